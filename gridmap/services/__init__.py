@@ -1,0 +1,1 @@
+"""Writes and pure computations of the spatial backbone (HackSoft style: services write)."""

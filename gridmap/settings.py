@@ -1,0 +1,277 @@
+"""Settings for gridmap: one family, everything that differs per deployment from the environment.
+
+Variables (see README "Configuration"):
+
+- ``DATABASE_URL`` (``postgis://user:pw@host:port/name``), ``REDIS_URL`` (``redis://...``): the
+  services. Unset, the project-managed ones recorded in ``.local/env`` by ``bin/stack`` are used.
+- ``SECRET_KEY``, ``DEBUG``, ``ALLOWED_HOSTS`` (comma separated), ``CSRF_TRUSTED_ORIGINS``.
+- ``GRIDMAP_SRID``: the storage CRS, a metric projected CRS (default 4547, CGCS2000 / 3-degree
+  Gauss-Kruger CM 114E). Read by models and migrations; fixed per database at its first migration.
+- ``TIME_ZONE`` (default Asia/Shanghai), ``LANGUAGE_CODE`` (default zh-hans).
+- ``GRIDMAP_DB_POOL``: size of a psycopg connection pool per process (the ASGI web server uses it,
+  because Django's persistent connections are per thread); 0 = persistent connections instead.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _read_local_env() -> dict[str, str]:
+    """Values written by ``bin/stack`` into ``.local/env`` (ports, generated passwords)."""
+    path = BASE_DIR / ".local" / "env"
+    if not path.exists():
+        return {}
+    values = {}
+    for line in path.read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not key.startswith("#"):
+            values[key.strip()] = value.strip()
+    return values
+
+
+_LOCAL = _read_local_env()
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _managed_database_url() -> str | None:
+    if "GRIDMAP_PG_PORT" not in _LOCAL:
+        return None
+    return (
+        f"postgis://gridmap:{_LOCAL['GRIDMAP_PG_PASSWORD']}@127.0.0.1:"
+        f"{_LOCAL['GRIDMAP_PG_PORT']}/gridmap"
+    )
+
+
+def _managed_redis_url() -> str | None:
+    if "GRIDMAP_REDIS_PORT" not in _LOCAL:
+        return None
+    return f"redis://:{_LOCAL['GRIDMAP_REDIS_PASSWORD']}@127.0.0.1:{_LOCAL['GRIDMAP_REDIS_PORT']}/0"
+
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env("SECRET_KEY") or _LOCAL.get("GRIDMAP_LOCAL_SECRET_KEY")
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set. Set it in the environment, or run `make run` once so that "
+        "bin/stack generates a local one in .local/env."
+    )
+ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in env("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+# --- Spatial ----------------------------------------------------------------------------------
+#: The storage CRS: one metric projected CRS per deployment. Models and migrations read it.
+GRIDMAP_SRID = int(env("GRIDMAP_SRID", "4547"))
+#: Grid code layout (digits per level: district admin code, subdistrict, community, grid),
+#: Beijing's 15-digit layout by default; see reference/standards.md.
+GRIDMAP_GRID_CODE_LAYOUT = tuple(
+    int(p) for p in env("GRIDMAP_GRID_CODE_LAYOUT", "6+3+3+3").split("+")
+)
+#: Component (部件) code layout: admin code, major class, minor class, serial.
+GRIDMAP_COMPONENT_CODE_LAYOUT = tuple(
+    int(p) for p in env("GRIDMAP_COMPONENT_CODE_LAYOUT", "6+2+2+6").split("+")
+)
+#: How far (metres) a child may stick out of its parent before it counts as "not within".
+GRIDMAP_NESTING_TOLERANCE_M = float(env("GRIDMAP_NESTING_TOLERANCE_M", "0.5"))
+#: Default target area of a unit grid (万米单元网格), m².
+GRIDMAP_GRID_TARGET_AREA_M2 = float(env("GRIDMAP_GRID_TARGET_AREA_M2", "10000"))
+#: Optional online basemap (e.g. Tianditu with a key); none by default: the district's own
+#: roads, water and buildings are the basemap.
+GRIDMAP_TILE_URL = env("GRIDMAP_TILE_URL", "")
+GRIDMAP_TILE_ATTRIBUTION = env("GRIDMAP_TILE_ATTRIBUTION", "")
+
+# --- Applications -----------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "rest_framework",
+    "rest_framework_gis",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
+    "leaflet",
+    "django_celery_beat",
+    "gridmap",
+    "layers",
+    "cameras",
+    "cases",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "gridmap.urls"
+WSGI_APPLICATION = "gridmap.wsgi.application"
+ASGI_APPLICATION = "gridmap.asgi.application"
+AUTH_USER_MODEL = "gridmap.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------
+_database_url = env("DATABASE_URL") or _managed_database_url()
+if not _database_url:
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set and there is no project-managed database yet: run `make run` "
+        "(or `bin/stack up`), or set DATABASE_URL=postgis://user:password@host:port/name."
+    )
+_db = dj_database_url.parse(_database_url, engine="django.contrib.gis.db.backends.postgis")
+_pool = int(env("GRIDMAP_DB_POOL", "0"))
+if _pool:
+    # Django's persistent connections live per thread, and the ASGI server runs each sync view in
+    # a fresh thread, so the web server uses a pool instead (CONN_MAX_AGE must then be 0).
+    _db["CONN_MAX_AGE"] = 0
+    _db.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": _pool, "timeout": 10}
+else:
+    _db["CONN_MAX_AGE"] = int(env("CONN_MAX_AGE", "300"))
+    _db["CONN_HEALTH_CHECKS"] = True
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: cache (rate limits), Celery broker, live-update pub/sub -----------------------------
+REDIS_URL = env("REDIS_URL") or _managed_redis_url() or "redis://127.0.0.1:6379/0"
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "gridmap",
+    }
+}
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = env("TIME_ZONE", "Asia/Shanghai")
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Tasks are acknowledged after they ran, so a worker that dies mid-task does not lose it.
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+#: Celery closes the database connection around every task unless told to reuse it.
+CELERY_DB_REUSE_MAX = int(env("CELERY_DB_REUSE_MAX", "1000"))
+
+# --- Internationalisation ---------------------------------------------------------------------
+LANGUAGE_CODE = env("LANGUAGE_CODE", "zh-hans")
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env("TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and media files -------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+MEDIA_ROOT = Path(env("GRIDMAP_MEDIA_ROOT", str(BASE_DIR / ".local" / "media")))
+MEDIA_URL = "media/"
+
+# --- API --------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {
+        # Public endpoints, per client address (DESIGN §5).
+        "lookup": env("GRIDMAP_RATE_LOOKUP", "60/min"),
+        "report": env("GRIDMAP_RATE_REPORT", "10/min"),
+    },
+    # Behind a reverse proxy set this to the number of proxies so the client address is right.
+    "NUM_PROXIES": int(env("GRIDMAP_NUM_PROXIES", "0")) or None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "gridmap API",
+    "DESCRIPTION": "Grid-based city management (数字城管): geography, cases, dispatch.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the installed sidecar package, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Maps (django-leaflet; Leaflet is served from the package, never a CDN) -------------------
+LEAFLET_CONFIG = {
+    "DEFAULT_CENTER": (34.72, 113.73),
+    "DEFAULT_ZOOM": 14,
+    "MIN_ZOOM": 3,
+    "MAX_ZOOM": 20,
+    "TILES": [(str(_("Online basemap")), GRIDMAP_TILE_URL, GRIDMAP_TILE_ATTRIBUTION)]
+    if GRIDMAP_TILE_URL
+    else [],
+    "RESET_VIEW": False,
+}
+
+# --- Logging to stdout ------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["stdout"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+SILENCED_SYSTEM_CHECKS = [
+    # Debian bookworm ships GDAL 3.6; Django warns below 3.9 but everything we use works on it.
+    "gis.W001",
+]
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # the pages' fetch() calls read the token from the cookie
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env_bool("GRIDMAP_SECURE_COOKIES", False)
+    CSRF_COOKIE_SECURE = env_bool("GRIDMAP_SECURE_COOKIES", False)

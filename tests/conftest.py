@@ -1,0 +1,37 @@
+"""Test set-up: real PostGIS (the project-managed cluster, a fresh test database) and real Redis.
+
+`make test` starts both (bin/stack up). The test run uses its own Redis database numbers so that
+it never touches the data of a running `make run` instance.
+"""
+
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+from django.conf import settings
+
+
+def _redis_url_with_db(url: str, db: int) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
+
+
+TEST_REDIS_URL = _redis_url_with_db(settings.REDIS_URL, 9)
+
+
+def pytest_configure(config):
+    settings.CACHES["default"]["LOCATION"] = TEST_REDIS_URL
+    settings.CELERY_BROKER_URL = TEST_REDIS_URL
+    # Fast hashing: tests create many users; production keeps Django's default hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests need no durability; commits without waiting for the WAL flush.
+    settings.DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis():
+    """Every test starts with an empty test Redis (rate-limit counters, queues)."""
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    client.flushdb()
+    yield
+    client.close()
