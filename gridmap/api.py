@@ -1,15 +1,16 @@
-"""Thin API views of the backbone: the public geocoder."""
+"""Thin API views of the backbone: the public geocoder and unit-grid details."""
 
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from .api_errors import Unprocessable
-from .selectors import geocode_point
+from .selectors import geocode_point, grid_detail
 
 
 class ClientAddressThrottle(SimpleRateThrottle):
@@ -132,3 +133,14 @@ class GeocodeView(APIView):
                 ],
             }
         )
+
+
+class GridDetailView(APIView):
+    """A unit grid: code, community, subdistrict, area and the zones it overlaps (scoped)."""
+
+    @extend_schema(responses={200: None, 404: None})
+    def get(self, request, code: str):
+        detail = grid_detail(code=code, user=request.user)
+        if detail is None:
+            raise NotFound(_("No unit grid %(code)s in your area.") % {"code": code})
+        return Response(detail)

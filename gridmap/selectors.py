@@ -151,3 +151,47 @@ def nesting_violations(*, tolerance_m: float | None = None) -> list[dict]:
                 for c, p, a in cursor.fetchall()
             )
     return rows
+
+
+def grids_visible_to(user):
+    """Unit grids the user may see: their community's, their subdistrict's, or all."""
+    from .models import UnitGrid
+
+    grids = UnitGrid.objects.select_related("community__subdistrict")
+    if user.community_id:
+        return grids.filter(community_id=user.community_id)
+    if user.subdistrict_id:
+        return grids.filter(community__subdistrict_id=user.subdistrict_id)
+    return grids
+
+
+def grid_detail(*, code: str, user) -> dict | None:
+    """A unit grid with its community, subdistrict, area (m²) and the zones it overlaps.
+
+    None when there is no such grid *or* it lies outside the user's scope: the two must be
+    indistinguishable to the caller (a 404 either way).
+    """
+    from .models import ResponsibilityZone
+
+    grid = grids_visible_to(user).filter(code=code).first()
+    if grid is None:
+        return None
+    # Zones whose interior meets the grid's interior: a zone that only touches the grid's
+    # edge is not one of "its" zones.
+    zones = (
+        ResponsibilityZone.objects.filter(
+            geom__bboverlaps=grid.geom, geom__relate=(grid.geom, "T********")
+        )
+        .order_by("kind", "code")
+        .values("code", "name", "kind", "holder")
+    )
+    community = grid.community
+    return {
+        "code": grid.code,
+        "name": grid.name,
+        "land_use": grid.land_use,
+        "area_m2": grid.geom.area,
+        "community": {"code": community.code, "name": community.name},
+        "subdistrict": {"code": community.subdistrict.code, "name": community.subdistrict.name},
+        "zones": list(zones),
+    }

@@ -8,6 +8,7 @@ from . import api, views
 
 api_v1 = [
     path("geocode", api.GeocodeView.as_view(), name="geocode"),
+    path("grids/<str:code>", api.GridDetailView.as_view(), name="grid-detail"),
     path("", include("layers.urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -1,7 +1,7 @@
 """Unit-grid splitting (单元网格划分): cut a community into grids of about a target area.
 
-The pieces tile the community exactly (each cut is an intersection with a half-plane and its
-complement, so no area is lost or counted twice), optionally follow the road network (the
+The pieces tile the community (each cut is an intersection with a half-plane and with its
+mirror, computed on a micrometre grid, so no area is lost or counted twice beyond that grid), optionally follow the road network (the
 community is first cut into blocks along the roads, as the standard asks for grids bounded by
 roads, walls and rivers), and are numbered west→east, then north→south.
 
@@ -26,6 +26,11 @@ from shapely.ops import polygonize, unary_union
 
 #: Pieces below this area (m²) are numerical dust from polygon overlay and are dropped.
 DUST_M2 = 0.01
+#: Every overlay runs with snap-rounding to this grid (metres). Floating-point overlay is not
+#: robust here: two neighbours cut from different parents can get the same vertex 1 ulp apart,
+#: and GEOS then mis-nodes their shared edge (a union that loses a whole grid was seen). On a
+#: fixed grid, neighbours share vertices exactly; what remains is sub-micrometre.
+PRECISION_M = 1e-6
 
 
 @dataclass(frozen=True)
@@ -57,38 +62,48 @@ def split_into_blocks(
     area: Polygon | MultiPolygon, roads: Iterable[LineString]
 ) -> list[BaseGeometry]:
     """Cut ``area`` along ``roads`` (centre lines) into blocks that tile it."""
-    boundary = area.boundary
-    cutters = [boundary]
-    for road in roads:
-        clipped = road.intersection(area)
-        if not clipped.is_empty:
-            cutters.append(clipped)
+    # Whole roads, not roads clipped to the area: a clipped end can stop a hair short of the
+    # boundary, and polygonize cannot close a block along a line that does not meet it.
+    cutters = [area.boundary, *(road for road in roads if road.intersects(area))]
     faces = list(polygonize(unary_union(cutters)))
     blocks = []
     for face in faces:
         # polygonize also closes holes of the area (a lake inside a community): keep only faces
         # that belong to the area, and clip them to it so the tiling stays exact.
         if area.contains(face.representative_point()):
-            piece = face.intersection(area)
+            piece = shapely.intersection(face, area, grid_size=PRECISION_M)
             if piece.area > DUST_M2:
                 blocks.append(_as_area(piece))
-    covered = unary_union(blocks) if blocks else Polygon()
-    rest = area.difference(covered)
+    covered = shapely.union_all(blocks, grid_size=PRECISION_M) if blocks else Polygon()
+    rest = shapely.difference(area, covered, grid_size=PRECISION_M)
     blocks.extend(_as_area(p) for p in _polygons(rest))
     return blocks
 
 
-def _long_axis(geom: BaseGeometry) -> tuple[float, float]:
-    """Unit vector along the longer side of the minimum rotated rectangle."""
+def _long_axis(geom: BaseGeometry) -> tuple[tuple[float, float], float]:
+    """Unit vector along the longer side of the minimum rotated rectangle, and the ratio of its
+    long side to its short side."""
     rect = geom.minimum_rotated_rectangle
     if not isinstance(rect, Polygon):
-        return (1.0, 0.0)
+        return (1.0, 0.0), 1.0
     (x0, y0), (x1, y1), (x2, y2) = list(rect.exterior.coords)[:3]
     a = (x1 - x0, y1 - y0)
     b = (x2 - x1, y2 - y1)
-    vx, vy = a if math.hypot(*a) >= math.hypot(*b) else b
+    (vx, vy), (wx, wy) = (a, b) if math.hypot(*a) >= math.hypot(*b) else (b, a)
     n = math.hypot(vx, vy) or 1.0
-    return (vx / n, vy / n)
+    return (vx / n, vy / n), n / (math.hypot(wx, wy) or n)
+
+
+def _left_share(k: int, elongation: float) -> int:
+    """How many of ``k`` grids go to the first side of a cut across the long axis.
+
+    Aim for square grids: a block ``elongation`` times longer than wide holds about
+    sqrt(k * elongation) columns of grids, so cut off half of those columns (whole columns, so
+    that the rows line up) rather than half of the grids.
+    """
+    columns = max(1, round(math.sqrt(k * elongation)))
+    k_left = round((columns // 2) * k / columns)
+    return min(max(k_left, 1), k - 1)
 
 
 def _half_plane(
@@ -114,9 +129,9 @@ def _bisect(geom: BaseGeometry, k: int) -> list[BaseGeometry]:
     """Cut ``geom`` into ``k`` parts of nearly equal area by recursive bisection."""
     if k <= 1:
         return [geom]
-    k_left = k // 2
+    axis, elongation = _long_axis(geom)
+    k_left = _left_share(k, elongation)
     share = k_left / k
-    axis = _long_axis(geom)
     coords = shapely.get_coordinates(geom.exterior if isinstance(geom, Polygon) else geom)
     proj = coords[:, 0] * axis[0] + coords[:, 1] * axis[1]
     lo, hi = float(proj.min()), float(proj.max())
@@ -125,7 +140,7 @@ def _bisect(geom: BaseGeometry, k: int) -> list[BaseGeometry]:
     left = geom
     for _ in range(50):
         t = (lo + hi) / 2
-        left = geom.intersection(_half_plane(geom, axis, t))
+        left = shapely.intersection(geom, _half_plane(geom, axis, t), grid_size=PRECISION_M)
         if abs(left.area - target) <= total * 1e-6:
             break
         if left.area < target:
@@ -134,7 +149,9 @@ def _bisect(geom: BaseGeometry, k: int) -> list[BaseGeometry]:
             hi = t
     # The complement is cut by the mirrored half-plane rather than by difference(): difference()
     # can leave zero-width spikes along the cut that later cuts turn into overlaps.
-    right = geom.intersection(_half_plane(geom, axis, t, upper=True))
+    right = shapely.intersection(
+        geom, _half_plane(geom, axis, t, upper=True), grid_size=PRECISION_M
+    )
     left, right = _as_area(left), _as_area(right)
     return _bisect(left, k_left) + _bisect(right, k - k_left)
 
@@ -159,7 +176,7 @@ def _merge_small(pieces: list[BaseGeometry], min_area: float) -> list[BaseGeomet
             # An island with no neighbour stays a grid of its own, however small.
             min_area = min(min_area, piece.area)
             continue
-        pieces[best] = _as_area(unary_union([pieces[best], piece]))
+        pieces[best] = _as_area(shapely.union(pieces[best], piece, grid_size=PRECISION_M))
         del pieces[i]
 
 
@@ -174,13 +191,15 @@ def split_area(
 
     Returns the grids numbered west→east within rows, rows north→south (rows are
     ``sqrt(target_area_m2)`` metres high, measured from the area's northern edge). The pieces
-    tile ``area`` exactly: their areas sum to the area's and they do not overlap.
+    tile ``area``: their areas sum to the area's and they do not overlap (to within the
+    micrometre grid of ``PRECISION_M``).
     """
     if target_area_m2 <= 0:
         raise ValueError(f"target_area_m2 must be positive, got {target_area_m2}")
     if area.is_empty or not area.is_valid:
         raise ValueError("the area to split must be a valid, non-empty polygon")
     min_area = min_fraction * target_area_m2
+    area = shapely.set_precision(area, PRECISION_M)
     blocks = split_into_blocks(area, roads) if roads else _polygons(area)
     blocks = _merge_small(blocks, min_area)
     pieces: list[BaseGeometry] = []
