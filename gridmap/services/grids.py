@@ -1,9 +1,10 @@
 """Unit-grid splitting (单元网格划分): cut a community into grids of about a target area.
 
 The pieces tile the community (each cut is an intersection with a half-plane and with its
-mirror, computed on a micrometre grid, so no area is lost or counted twice beyond that grid), optionally follow the road network (the
-community is first cut into blocks along the roads, as the standard asks for grids bounded by
-roads, walls and rivers), and are numbered west→east, then north→south.
+mirror, computed on a micrometre grid, so no area is lost or counted twice beyond that grid),
+optionally follow the road network (the community is first cut into blocks along the roads, as
+the standard asks for grids bounded by roads, walls and rivers), and are numbered west→east,
+then north→south.
 
 How a block becomes grids: it is cut in k = round(area / target) parts by recursive bisection
 across its longer axis (of its minimum rotated rectangle), each cut placed by bisection search so

@@ -15,7 +15,6 @@ from gridmap.services.grids import split_area
 from gridmap.services.unit_grids import community_generate_grids
 from tests.factories import RoadFactory, line, rect, small_district
 
-
 GRID = 1e-6  # checks run on the splitter's micrometre grid (floating overlay is not robust)
 
 
