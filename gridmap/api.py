@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
@@ -16,8 +17,13 @@ from .selectors import geocode_point, grid_detail
 class ClientAddressThrottle(SimpleRateThrottle):
     """Rate limit per client address, logged in or not (public endpoints, DESIGN §5).
 
-    The counters live in the Redis cache, so every web process shares them.
+    The counters live in the Redis cache, so every web process shares them. The rate is read
+    from the settings on each request (DRF binds it at import), so a deployment or a test can
+    change it.
     """
+
+    def get_rate(self):
+        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -22,6 +22,9 @@ TEST_REDIS_URL = _redis_url_with_db(settings.REDIS_URL, 9)
 def pytest_configure(config):
     settings.CACHES["default"]["LOCATION"] = TEST_REDIS_URL
     settings.CELERY_BROKER_URL = TEST_REDIS_URL
+    # Static files straight from the apps (no collectstatic before tests).
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.WHITENOISE_AUTOREFRESH = True
     # Fast hashing: tests create many users; production keeps Django's default hasher.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Tests need no durability; commits without waiting for the WAL flush.

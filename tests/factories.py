@@ -150,10 +150,15 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = models.User
         django_get_or_create = ["username"]
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n + 1}")
     role = models.User.Role.COMMANDER
-    password = factory.PostGenerationMethodCall("set_password", "pw")
+    @factory.post_generation
+    def password(self, create, extracted, **kwargs):
+        self.set_password(extracted or "pw")
+        if create:
+            self.save(update_fields=["password"])
 
 
 def small_district() -> dict:
