@@ -96,7 +96,9 @@ function makeLayer(name, spec) {
       }
     },
   };
-  if (name === "roads" || name === "water" || name === "buildings") options.interactive = name !== "buildings";
+  // Outlines drawn over the grids must not catch clicks: on a canvas an unfilled polygon still
+  // answers clicks anywhere inside it, which would hide the grids underneath.
+  if (["buildings", "district", "subdistricts", "communities"].includes(name)) options.interactive = false;
   return L.geoJSON(null, options);
 }
 
@@ -128,7 +130,7 @@ for (const [name, spec] of Object.entries(LAYERS)) {
 L.control.layers(null, overlays, { collapsed: window.innerWidth < 700 }).addTo(map);
 L.control.scale({ imperial: false }).addTo(map);
 
-const legend = L.control({ position: "bottomright" });
+const legend = L.control({ position: "bottomleft" });
 legend.onAdd = () => {
   const div = L.DomUtil.create("div", "legend");
   div.dataset.testid = "legend";
