@@ -90,6 +90,9 @@ GRIDMAP_COMPONENT_CODE_LAYOUT = tuple(
 GRIDMAP_NESTING_TOLERANCE_M = float(env("GRIDMAP_NESTING_TOLERANCE_M", "0.5"))
 #: Default target area of a unit grid (万米单元网格), m².
 GRIDMAP_GRID_TARGET_AREA_M2 = float(env("GRIDMAP_GRID_TARGET_AREA_M2", "10000"))
+#: How long (s) a web process may show an area's old name after another process renamed it
+#: (the geocoder's in-process directory; new and deleted areas show at once).
+GRIDMAP_GEOCODER_DIRECTORY_TTL_S = float(env("GRIDMAP_GEOCODER_DIRECTORY_TTL_S", "60"))
 #: Optional online basemap (e.g. Tianditu with a key); none by default: the district's own
 #: roads, water and buildings are the basemap.
 GRIDMAP_TILE_URL = env("GRIDMAP_TILE_URL", "")

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from gridmap.selectors import geocode_point
-from tests.factories import lonlat, small_district
+from tests.factories import ZoneFactory, lonlat, rect, small_district
 
 pytestmark = pytest.mark.django_db
 
@@ -119,3 +119,13 @@ def test_the_api_is_rate_limited_per_client_address(client, district, settings):
     assert codes == [200, 200, 200, 429]
     other = client.get(reverse("geocode"), {"lon": lon, "lat": lat}, REMOTE_ADDR="10.0.0.2")
     assert other.status_code == 200
+
+
+def test_a_renamed_or_new_area_shows_at_once(district):
+    lon, lat = lonlat(40, 155)
+    assert geocode_point(lon=lon, lat=lat).community.name == "西社区"
+    district["c1"].name = "新西社区"
+    district["c1"].save()
+    assert geocode_point(lon=lon, lat=lat).community.name == "新西社区"
+    ZoneFactory(code="F2", kind="frontage", name="新门前", geom=rect(30, 150, 50, 170))
+    assert "F2" in [z.code for z in geocode_point(lon=lon, lat=lat).zones]
