@@ -64,8 +64,6 @@ class Layout:
     buildings: list[BuildingRec] = field(default_factory=list)
     shops: list[Shop] = field(default_factory=list)
     facilities: list[Facility] = field(default_factory=list)
-    sites: list[Polygon] = field(default_factory=list)
-    compounds: dict[int, str] = field(default_factory=dict)
 
 
 class _Footprints:

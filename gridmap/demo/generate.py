@@ -11,6 +11,7 @@ import json
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -73,15 +74,28 @@ def land_use_of(grid: BaseGeometry, covers: dict[str, BaseGeometry]) -> str:
     return best if shares[best] >= 0.4 else "mixed"
 
 
-# --- Addresses -------------------------------------------------------------------------------
-
-
 # --- The district ----------------------------------------------------------------------------
 
 
-def build() -> Demo:
-    """Draw the whole district (local metres) and its organisation."""
-    demo = Demo()
+@dataclass
+class _Base:
+    """The base geography everything else is placed on (local metres)."""
+
+    district: Polygon
+    river: Polygon
+    lake: Polygon
+    pond: Polygon
+    pieces: list[streets.RoadPiece]
+    segments: list[streets.RoadSegment]
+    blocks: list[streets.Block]
+    communities: dict[str, Polygon]
+
+    @property
+    def waters(self) -> list[Polygon]:
+        return [self.river, self.lake, self.pond]
+
+
+def _base() -> _Base:
     district = streets.district_outline()
     river = streets.river_polygon(district)
     lake, pond = streets.lake_polygon(), streets.pond_polygon()
@@ -92,142 +106,114 @@ def build() -> Demo:
             raise AssertionError(f"{s.name} runs into a lake")
     blocks = streets.blocks(district, segments, river, [lake, pond])
     communities = community_polygons(district)
-    community_tree = list(sorted(communities.items()))
+    return _Base(district, river, lake, pond, pieces, segments, blocks, communities)
 
-    def community_of(geom: BaseGeometry) -> str | None:
-        for code, poly in community_tree:
-            if poly.buffer(0.5).covers(geom):
+
+class _Communities:
+    """Which community a geometry lies in."""
+
+    def __init__(self, communities: dict[str, Polygon]) -> None:
+        self.items = sorted(communities.items())
+        self.grown = [(code, poly.buffer(0.5)) for code, poly in self.items]
+
+    def containing(self, geom: BaseGeometry) -> str | None:
+        """The community the geometry lies in (to within 0.5 m), or None when it straddles."""
+        for code, poly in self.grown:
+            if poly.covers(geom):
                 return code
         return None
 
-    def community_at(p: Point) -> str:
-        for code, poly in community_tree:
+    def at(self, p: Point) -> str:
+        for code, poly in self.items:
             if poly.covers(p):
                 return code
         raise AssertionError(f"{p} is outside every community")
 
-    # Administrative areas.
-    demo.layers["district"].append(
-        Feature(district, {"code": plan.DISTRICT[0], "name": plan.DISTRICT[1]})
-    )
-    demo.layers["subdistricts"].append(
-        Feature(
-            district,
-            {
-                "code": plan.SUBDISTRICT[0],
-                "name": plan.SUBDISTRICT[1],
-                "district": plan.DISTRICT[0],
-            },
-        )
-    )
 
-    # Roads and water.
-    for s in segments:
-        demo.layers["roads"].append(
-            Feature(
-                s.line,
-                {
-                    "code": s.code,
-                    "name": s.name,
-                    "road_class": s.road_class,
-                    "oneway": s.oneway,
-                    "bridge": s.bridge,
-                    "speed_kmh": s.speed_kmh,
-                },
-            )
-        )
-    demo.layers["water"] += [
-        Feature(river, {"code": "W001", "name": plan.RIVER_NAME, "kind": "river"}),
-        Feature(lake, {"code": "W002", "name": plan.LAKE[0], "kind": "lake"}),
-        Feature(pond, {"code": "W003", "name": plan.POND[0], "kind": "pond"}),
-    ]
-
-    # Buildings, shops, facilities, construction sites.
-    builder = Builder(blocks, pieces, plan.SEED + 1)
-    sites = layout.construction_sites(builder, blocks)
+def build() -> Demo:
+    """Draw the whole district (local metres) and its organisation."""
+    demo = Demo()
+    base = _base()
+    where = _Communities(base.communities)
+    _areas_roads_water(demo, base)
+    builder = Builder(base.blocks, base.pieces, plan.SEED + 1)
+    sites = layout.construction_sites(builder, base.blocks)
     builder.street_shops()
-    layout.block_interiors(builder, blocks, community_at)
-    result = builder.layout
-    layout.number_buildings(result.buildings)
-    for b in result.buildings:
-        demo.layers["buildings"].append(
-            Feature(
-                b.geom,
-                {
-                    "code": b.code,
-                    "name": b.name,
-                    "use": b.use,
-                    "height_m": b.height_m,
-                    "floors": b.floors,
-                },
-            )
-        )
+    layout.block_interiors(builder, base.blocks, where.at)
+    placed = builder.layout
+    layout.number_buildings(placed.buildings)
+    for b in placed.buildings:
+        props = {"code": b.code, "name": b.name, "use": b.use, "height_m": b.height_m}
+        demo.layers["buildings"].append(Feature(b.geom, {**props, "floors": b.floors}))
     for i, (geom, props) in enumerate(sites, start=1):
         demo.layers["construction_sites"].append(Feature(geom, {"code": f"CS{i:03d}", **props}))
+    grids = _grids(demo, base)
 
-    # Unit grids.
-    covers = _land_use_covers(blocks, segments, [river, lake, pond])
-    cutters = [s.line for s in segments] + streets.bank_lines(river)
-    cutters += streets.dead_end_extensions(segments, district)
-    cutters += [LineString(lake.exterior.coords), LineString(pond.exterior.coords)]
-    grids_by_community: dict[str, list[Feature]] = {}
-    for code, name, _slug, *_ in plan.COMMUNITIES:
-        full = plan.SUBDISTRICT[0] + code
-        poly = communities[full]
-        roads = [c for c in cutters if c.intersects(poly)]
-        pieces_ = split_area(poly, target_area_m2=GRID_TARGET_M2, roads=roads)
-        grids = []
-        for piece in pieces_:
-            grids.append(
-                Feature(
-                    piece.geom,
-                    {
-                        "code": f"{full}{piece.sequence:03d}",
-                        "name": f"{name}第{piece.sequence:03d}网格",
-                        "community": full,
-                        "land_use": land_use_of(piece.geom, covers),
-                    },
-                )
-            )
-        grids_by_community[full] = grids
-        demo.layers["grids"] += grids
-
-    # Organisation, then the zones that name its people.
+    # The organisation, then the zones that name its people.
     org, leads, inspectors, team_plans = people.organisation()
     demo.organisation = org
-    for code, name, _slug, *_ in plan.COMMUNITIES:
+    for code, name, *_ in plan.COMMUNITIES:
         full = plan.SUBDISTRICT[0] + code
-        demo.layers["communities"].append(
-            Feature(
-                communities[full],
-                {
-                    "code": full,
-                    "name": name,
-                    "subdistrict": plan.SUBDISTRICT[0],
-                    "leader": leads[full]["username"],
-                },
-            )
-        )
+        props = {"code": full, "name": name, "subdistrict": plan.SUBDISTRICT[0]}
+        props["leader"] = leads[full]["username"]
+        demo.layers["communities"].append(Feature(base.communities[full], props))
     zones.zones(
-        demo,
-        result.shops,
-        communities,
-        grids_by_community,
-        leads,
-        inspectors,
-        team_plans,
-        community_of,
+        demo, placed.shops, base.communities, grids, leads, inspectors, team_plans, where.containing
     )
-    people.team_positions(org, team_plans, communities, segments)
+    people.team_positions(org, team_plans, base.communities, base.segments)
 
-    # Points of interest and components.
-    addresses = amenities.Addresses(pieces)
-    amenities.pois(demo, result.shops, result.facilities, pieces, segments, addresses)
-    amenities.components(demo, pieces, segments, blocks)
+    addresses = amenities.Addresses(base.pieces)
+    amenities.pois(demo, placed.shops, placed.facilities, base.pieces, base.segments, addresses)
+    amenities.components(demo, base.pieces, base.segments, base.blocks)
     return demo
 
 
+def _areas_roads_water(demo: Demo, base: _Base) -> None:
+    district, subdistrict = plan.DISTRICT, plan.SUBDISTRICT
+    demo.layers["district"].append(
+        Feature(base.district, {"code": district[0], "name": district[1]})
+    )
+    demo.layers["subdistricts"].append(
+        Feature(
+            base.district, {"code": subdistrict[0], "name": subdistrict[1], "district": district[0]}
+        )
+    )
+    for s in base.segments:
+        props = {"code": s.code, "name": s.name, "road_class": s.road_class, "oneway": s.oneway}
+        props |= {"bridge": s.bridge, "speed_kmh": s.speed_kmh}
+        demo.layers["roads"].append(Feature(s.line, props))
+    demo.layers["water"] += [
+        Feature(base.river, {"code": "W001", "name": plan.RIVER_NAME, "kind": "river"}),
+        Feature(base.lake, {"code": "W002", "name": plan.LAKE[0], "kind": "lake"}),
+        Feature(base.pond, {"code": "W003", "name": plan.POND[0], "kind": "pond"}),
+    ]
+
+
+def _grids(demo: Demo, base: _Base) -> dict[str, list[Feature]]:
+    """Unit grids: each community split by ``split_area`` along the roads, the river banks,
+    the footpaths where streets stop short of the river and the lake shores."""
+    covers = _land_use_covers(base.blocks, base.segments, base.waters)
+    cutters = [s.line for s in base.segments] + streets.bank_lines(base.river)
+    cutters += streets.dead_end_extensions(base.segments, base.district)
+    cutters += [LineString(base.lake.exterior.coords), LineString(base.pond.exterior.coords)]
+    result: dict[str, list[Feature]] = {}
+    for code, name, *_ in plan.COMMUNITIES:
+        full = plan.SUBDISTRICT[0] + code
+        poly = base.communities[full]
+        roads = [c for c in cutters if c.intersects(poly)]
+        grids = []
+        for piece in split_area(poly, target_area_m2=GRID_TARGET_M2, roads=roads):
+            props = {"code": f"{full}{piece.sequence:03d}", "community": full}
+            props["name"] = f"{name}第{piece.sequence:03d}网格"
+            props["land_use"] = land_use_of(piece.geom, covers)
+            grids.append(Feature(piece.geom, props))
+        result[full] = grids
+        demo.layers["grids"] += grids
+    return result
+
+
 def _land_use_covers(blocks, segments, waters) -> dict[str, BaseGeometry]:
+    """Road surfaces, water, and the blocks of each land use (by their zoning)."""
     road = unary_union(
         [s.line.buffer(plan.PROFILES[s.road_class].half_width_m, quad_segs=2) for s in segments]
     )
@@ -238,12 +224,6 @@ def _land_use_covers(blocks, segments, waters) -> dict[str, BaseGeometry]:
     result["water"] = unary_union(waters)
     result["road"] = road
     return result
-
-
-def _polygons(geom: BaseGeometry) -> list[Polygon]:
-    if isinstance(geom, Polygon):
-        return [] if geom.is_empty else [geom]
-    return [g for g in getattr(geom, "geoms", []) if isinstance(g, Polygon) and not g.is_empty]
 
 
 # --- Writing ---------------------------------------------------------------------------------

@@ -93,7 +93,6 @@ def block_interiors(builder: Builder, blocks: list[streets.Block], community_at)
         if z in ("R", "T", "M"):
             name = prefixes[order[compounds % len(order)]] + str(rng.choice(plan.COMPOUND_SUFFIXES))
             compounds += 1
-            builder.layout.compounds[block.index] = name
             extras = []
             if community not in first_in_community:
                 first_in_community.add(community)

@@ -88,6 +88,7 @@ def team_name(stem: str, n: int) -> str:
 @dataclass
 class TeamPlan:
     code: str
+    number: int  # 1, 2… among the teams of its kind
     name: str
     kind: str
     department: str
@@ -126,6 +127,7 @@ def teams() -> list[TeamPlan]:
             result.append(
                 TeamPlan(
                     code=f"T{n:02d}",
+                    number=i,
                     name=team_name(stem, i),
                     kind=kind,
                     department=department,
@@ -152,7 +154,9 @@ def user(username: str, role: str, first_name: str, phone: str, **scope) -> dict
     }
 
 
-def organisation():
+def organisation() -> tuple[dict, dict[str, dict], list[dict], list[TeamPlan]]:
+    """Departments and users (teams are added by ``team_positions``); also the community
+    leads by community code, the inspectors and the team plans, which zones refer to."""
     names = People(plan.SEED + 3)
     users = []
     for username, role, _title in CENTRE_ACCOUNTS:
@@ -180,7 +184,7 @@ def organisation():
     for t in team_plans:
         users.append(
             user(
-                f"leader_{t.kind}_{t.code[1:].lstrip('0')}",
+                f"leader_{t.kind}_{t.number}",
                 "team_leader",
                 names.name(),
                 names.phone(),
@@ -253,6 +257,3 @@ def team_positions(org, team_plans, communities, segments) -> None:
 
 def _sign(rng) -> float:
     return 1.0 if rng.random() < 0.5 else -1.0
-
-
-# --- Points of interest and components -------------------------------------------------------

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
-from shapely.geometry import LineString, MultiLineString, Point, Polygon, box
+from shapely.geometry import LineString, Point, Polygon, box
 from shapely.ops import polygonize, unary_union
 from shapely.strtree import STRtree
 
@@ -367,11 +367,10 @@ def blocks(
         + [river.buffer(15.0, quad_segs=4)]
         + [e.buffer(12.0, quad_segs=4) for e in excluded]
     )
-    centre = river_centre()
     result = []
     for index, face in enumerate(faces):
         p = face.representative_point()
-        row, column = _cell(p.x, p.y, centre)
+        row, column = _cell(p.x, p.y)
         zoning = plan.ZONING[row][column]
         width = 2 * face.area / face.length
         if face.distance(river) < 1.0 and width < 40.0:
@@ -382,7 +381,8 @@ def blocks(
     return result
 
 
-def _cell(x: float, y: float, centre: LineString) -> tuple[int, int]:
+def _cell(x: float, y: float) -> tuple[int, int]:
+    """(row, column) of ``plan.ZONING`` at a point; rows count from the north on each bank."""
     column = sum(1 for cx in plan.COLUMNS_X if x > cx)
     north = y > plan.river_centre_y(x)
     if north:
@@ -396,11 +396,3 @@ def bank_lines(river: Polygon) -> list[LineString]:
     """The river's outline as lines (grids are cut along the banks as along roads)."""
     ring = river.exterior
     return [LineString(ring.coords)]
-
-
-def lines_of(geom) -> list[LineString]:
-    if isinstance(geom, LineString):
-        return [geom]
-    if isinstance(geom, MultiLineString):
-        return list(geom.geoms)
-    return []
