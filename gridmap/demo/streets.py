@@ -127,6 +127,10 @@ def road_pieces(district: Polygon) -> list[RoadPiece]:
         line = shapely.line_merge(LineString(street.points).intersection(district))
         if not isinstance(line, LineString):
             raise AssertionError(f"{street.name} leaves the district: {line.geom_type}")
+        (x0, y0), (x1, y1) = street.points[0], street.points[-1]
+        (a0, b0), (a1, b1) = line.coords[0], line.coords[-1]
+        if (a1 - a0) * (x1 - x0) + (b1 - b0) * (y1 - y0) < 0:
+            line = line.reverse()  # keep the drawn direction: it is the one-way direction
         kw = {"oneway": street.oneway, "speed_kmh": street.speed_kmh}
         if street.river == "stop":
             # Drawn north → south: keep the part north of the northern stop and the part south
