@@ -78,7 +78,7 @@ def test_the_api_answers_without_login(client, district):
 
 def test_the_api_says_422_outside_the_district(client, district):
     lon, lat = lonlat(-50, 100)
-    response = client.get(reverse("geocode"), {"lon": lon, "lat": lat})
+    response = client.get(reverse("geocode"), {"lon": lon, "lat": lat}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 422
     assert "outside the district" in response.json()["detail"]
 
@@ -87,7 +87,7 @@ def test_the_api_spots_swapped_coordinates(client, district):
     lon, lat = lonlat(100, 100)
     response = client.get(reverse("geocode"), {"lon": lat, "lat": lon})
     assert response.status_code == 400
-    assert "swapped" in response.json()["lat"][0]
+    assert "经度和纬度是否写反了" in response.json()["lat"][0]
 
 
 @pytest.mark.parametrize(

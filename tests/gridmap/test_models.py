@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
+from django.utils import translation
 
 from gridmap import models
 from gridmap.models import STORAGE_SRID
@@ -25,6 +26,14 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are checked in English here (the product's default is zh-Hans)."""
+    with translation.override("en"):
+        yield
+
 
 GEOMETRY_COLUMNS = [
     ("gridmap_district", "geom"),

@@ -51,8 +51,13 @@ class Command(BaseCommand):
             default=Path(settings.BASE_DIR) / "fixtures" / "geo",
             help="directory of the demo files, whose organisation.json lists the accounts",
         )
+        parser.add_argument(
+            "--one-per-role",
+            action="store_true",
+            help="show the first account of each role only (what `make run` prints)",
+        )
 
-    def handle(self, *args, directory: Path, **options):
+    def handle(self, *args, directory: Path, one_per_role: bool = False, **options):
         path = directory / "organisation.json"
         try:
             usernames = [u["username"] for u in json.loads(path.read_text("utf-8"))["users"]]
@@ -69,8 +74,12 @@ class Command(BaseCommand):
         password = demo_password()
         order = {role: i for i, role in enumerate(User.Role.values)}
         rows = []
+        shown_roles: set[str] = set()
         for username in sorted(users, key=lambda n: (order[users[n].role], n)):
             u = users[username]
+            if one_per_role and u.role in shown_roles:
+                continue
+            shown_roles.add(u.role)
             chinese, english = _role_names(u.role)
             rows.append([u.username, u.first_name, chinese, english, _scope(u), password])
         header = ["username", "姓名", "角色", "role", "scope", "password"]
@@ -78,6 +87,6 @@ class Command(BaseCommand):
         for row in [header, ["-" * w for w in widths], *rows]:
             self.stdout.write("  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)))
         self.stdout.write(
-            f"{len(rows)} demo accounts; password {password!r} as loaded "
+            f"{len(rows)} of {len(users)} demo accounts shown; password {password!r} as loaded "
             "(GRIDMAP_DEMO_PASSWORD); `admin` may also use /admin/."
         )
