@@ -165,6 +165,9 @@ if not _database_url:
         "(or `bin/stack up`), or set DATABASE_URL=postgis://user:password@host:port/name."
     )
 _db = dj_database_url.parse(_database_url, engine="django.contrib.gis.db.backends.postgis")
+# Django switches psycopg's prepared statements off (its own cursors bind client-side anyway);
+# the hot selectors (geocoder) run on server-side-binding cursors and need them on.
+_db.setdefault("OPTIONS", {})["prepare_threshold"] = 5
 _pool = int(env("GRIDMAP_DB_POOL", "0"))
 if _pool:
     # Django's persistent connections live per thread, and the ASGI server runs each sync view in

@@ -59,68 +59,79 @@ class Address:
         return self.district is not None
 
 
+# Projected in SQL, once per branch below: that costs nothing measurable, while pyproj in Python
+# rebuilds its transformer in every new thread (~40 ms, and the ASGI server gives every request
+# a thread of its own).
 _POINT = f"ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), {WGS84}), {STORAGE_SRID})"
 
-# No CTE for the point: as a CTE it costs as much again as the grid lookup itself.
+# One statement, one row per covering grid (kind 0) or zone (kind 1). A UNION of two plain
+# index scans: as a LATERAL join, a CTE or a sub-select with an aggregate, PostgreSQL spent as
+# much again on the plumbing as on the lookups themselves.
 _GRID_AND_ZONES_SQL = f"""
-SELECT g.code, g.name, g.community_id,
-       (SELECT array_agg(z.id) FROM gridmap_responsibilityzone z WHERE ST_Covers(z.geom, {_POINT}))
-  FROM (SELECT 1) AS one
-  LEFT JOIN LATERAL (SELECT code, name, community_id FROM gridmap_unitgrid
-                      WHERE ST_Covers(geom, {_POINT}) ORDER BY code LIMIT 1) g ON true
+SELECT 0, code, name, community_id FROM gridmap_unitgrid WHERE ST_Covers(geom, {_POINT})
+UNION ALL
+SELECT 1, NULL, NULL, id FROM gridmap_responsibilityzone WHERE ST_Covers(geom, {_POINT})
 """
 
 # Only for points no grid covers. Each level is asked directly, lowest code first.
 _AREAS_SQL = f"""
-WITH p AS (SELECT {_POINT} AS pt)
-SELECT (SELECT id FROM gridmap_community WHERE ST_Covers(geom, p.pt) ORDER BY code LIMIT 1),
-       (SELECT id FROM gridmap_subdistrict WHERE ST_Covers(geom, p.pt) ORDER BY code LIMIT 1),
-       (SELECT id FROM gridmap_district WHERE ST_Covers(geom, p.pt) ORDER BY code LIMIT 1)
-  FROM p
+SELECT (SELECT id FROM gridmap_community WHERE ST_Covers(geom, {_POINT}) ORDER BY code LIMIT 1),
+       (SELECT id FROM gridmap_subdistrict WHERE ST_Covers(geom, {_POINT}) ORDER BY code LIMIT 1),
+       (SELECT id FROM gridmap_district WHERE ST_Covers(geom, {_POINT}) ORDER BY code LIMIT 1)
 """
 
 
 class _Directory:
-    """Codes and names of districts, subdistricts, communities and zones, by id."""
+    """Codes and names of districts, subdistricts, communities and zones, by id, prebuilt."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._tables: dict[str, dict[int, tuple]] = {}
+        self.districts: dict[int, AreaRef] = {}
+        self.subdistricts: dict[int, tuple[AreaRef, int]] = {}
+        self.communities: dict[int, tuple[AreaRef, int]] = {}
+        self.zones: dict[int, ZoneRef] = {}
+        #: zone id -> position in (kind, code) order, so that sorting is a C-level key lookup
+        self.zone_rank: dict[int, int] = {}
         self._loaded_at = float("-inf")
 
     def invalidate(self, **kwargs) -> None:
         self._loaded_at = float("-inf")
 
     def _load(self) -> None:
-        tables = {
-            "district": {r[0]: r[1:] for r in District.objects.values_list("id", "code", "name")},
-            "subdistrict": {
-                r[0]: r[1:]
-                for r in Subdistrict.objects.values_list("id", "code", "name", "district_id")
-            },
-            "community": {
-                r[0]: r[1:]
-                for r in Community.objects.values_list("id", "code", "name", "subdistrict_id")
-            },
-            "zone": {
-                r[0]: ZoneRef(code=r[1], name=r[2], kind=r[3], holder=r[4])
-                for r in ResponsibilityZone.objects.values_list(
-                    "id", "code", "name", "kind", "holder"
-                )
-            },
+        zones = {
+            r[0]: ZoneRef(code=r[1], name=r[2], kind=r[3], holder=r[4])
+            for r in ResponsibilityZone.objects.values_list("id", "code", "name", "kind", "holder")
         }
-        self._tables, self._loaded_at = tables, time.monotonic()
+        self.districts = {
+            i: AreaRef(code, name)
+            for i, code, name in District.objects.values_list("id", "code", "name")
+        }
+        self.subdistricts = {
+            i: (AreaRef(code, name), parent)
+            for i, code, name, parent in Subdistrict.objects.values_list(
+                "id", "code", "name", "district_id"
+            )
+        }
+        self.communities = {
+            i: (AreaRef(code, name), parent)
+            for i, code, name, parent in Community.objects.values_list(
+                "id", "code", "name", "subdistrict_id"
+            )
+        }
+        ordered = sorted(zones, key=lambda i: (zones[i].kind, zones[i].code))
+        self.zones, self.zone_rank = zones, {i: n for n, i in enumerate(ordered)}
+        self._loaded_at = time.monotonic()
 
-    def tables(self, wanted: dict[str, list[int]]) -> dict[str, dict[int, tuple]]:
-        """The directory, reloaded first if it is stale or lacks one of the ``wanted`` ids."""
-        tables = self._tables
+    def refresh_if_needed(self, *, community_id: int | None, zone_ids: list[int]) -> None:
+        """Reload when stale or when an id is unknown (a new area or zone)."""
         stale = time.monotonic() - self._loaded_at > settings.GRIDMAP_GEOCODER_DIRECTORY_TTL_S
-        missing = any(i not in tables.get(kind, {}) for kind, ids in wanted.items() for i in ids)
-        if stale or missing:
+        if (
+            stale
+            or (community_id is not None and community_id not in self.communities)
+            or not all(map(self.zones.__contains__, zone_ids))
+        ):
             with self._lock:
                 self._load()
-            tables = self._tables
-        return tables
 
 
 _directory = _Directory()
@@ -129,11 +140,14 @@ for _model in (District, Subdistrict, Community, ResponsibilityZone):
     post_delete.connect(_directory.invalidate, sender=_model, dispatch_uid=f"geocode-d-{_model}")
 
 
-def _area(table: dict[int, tuple], key: int | None) -> AreaRef | None:
-    if key is None or key not in table:
-        return None
-    code, name = table[key][:2]
-    return AreaRef(code=code, name=name or "")
+def _server_side_cursor() -> psycopg.Cursor:
+    """A server-side-binding cursor on this thread's Django connection, kept with it."""
+    connection.ensure_connection()
+    raw = connection.connection
+    cursor = getattr(connection, "_gridmap_cursor", None)
+    if cursor is None or cursor.closed or cursor.connection is not raw:
+        cursor = connection._gridmap_cursor = psycopg.Cursor(raw)
+    return cursor
 
 
 def geocode_point(*, lon: float, lat: float) -> Address:
@@ -151,31 +165,30 @@ def geocode_point(*, lon: float, lat: float) -> Address:
     # Straight on the psycopg connection, with server-side binding and a prepared statement:
     # Django's cursors bind parameters client-side, so PostgreSQL would parse and plan the query
     # on every call (which costs more than running it).
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        grid_code, grid_name, community_id, zone_ids = cursor.execute(
-            _GRID_AND_ZONES_SQL, params, prepare=True
+    cursor = _server_side_cursor()
+    rows = cursor.execute(_GRID_AND_ZONES_SQL, params, prepare=True).fetchall()
+    grids = sorted((code, name, community) for kind, code, name, community in rows if not kind)
+    zone_ids = [zone for kind, _, _, zone in rows if kind]
+    grid_code, grid_name, community_id = grids[0] if grids else (None, None, None)
+    subdistrict_id = district_id = None
+    if community_id is None:
+        community_id, subdistrict_id, district_id = cursor.execute(
+            _AREAS_SQL, params, prepare=True
         ).fetchone()
-        subdistrict_id = district_id = None
-        if community_id is None:
-            community_id, subdistrict_id, district_id = cursor.execute(
-                _AREAS_SQL, params, prepare=True
-            ).fetchone()
-    zone_ids = zone_ids or []
-    tables = _directory.tables(
-        {"zone": zone_ids, "community": [community_id] if community_id else []}
-    )
-    if community_id is not None:
-        subdistrict_id = tables["community"].get(community_id, (None, None, subdistrict_id))[2]
-    if subdistrict_id is not None and district_id is None:
-        district_id = tables["subdistrict"].get(subdistrict_id, (None, None, None))[2]
-    zones = sorted(
-        (tables["zone"][i] for i in zone_ids if i in tables["zone"]), key=lambda z: (z.kind, z.code)
-    )
+    d = _directory
+    d.refresh_if_needed(community_id=community_id, zone_ids=zone_ids)
+    community = d.communities.get(community_id)
+    if community is not None:
+        subdistrict_id = community[1]
+    subdistrict = d.subdistricts.get(subdistrict_id)
+    if subdistrict is not None:
+        district_id = subdistrict[1]
+    zone_ids = [i for i in zone_ids if i in d.zones]
+    zone_ids.sort(key=d.zone_rank.__getitem__)
     return Address(
-        district=_area(tables["district"], district_id),
-        subdistrict=_area(tables["subdistrict"], subdistrict_id),
-        community=_area(tables["community"], community_id),
+        district=d.districts.get(district_id),
+        subdistrict=subdistrict[0] if subdistrict else None,
+        community=community[0] if community else None,
         grid=AreaRef(code=grid_code, name=grid_name or "") if grid_code else None,
-        zones=zones,
+        zones=[d.zones[i] for i in zone_ids],
     )
