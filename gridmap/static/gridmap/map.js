@@ -4,10 +4,10 @@ const config = JSON.parse(document.getElementById("map-config").textContent);
 const t = config.labels;
 
 const roadStyle = {
-  primary: { color: "#e0a458", weight: 7 },
-  secondary: { color: "#f3d08a", weight: 5 },
-  branch: { color: "#ffffff", weight: 3 },
-  service: { color: "#ffffff", weight: 2 },
+  primary: { color: "#f08c00", weight: 8, opacity: 0.85 },
+  secondary: { color: "#fab005", weight: 6, opacity: 0.85 },
+  branch: { color: "#ffffff", weight: 4 },
+  service: { color: "#ffffff", weight: 3 },
 };
 const zoneStyle = {
   frontage: { color: "#2f9e44", weight: 1, fillOpacity: 0.35 },
@@ -33,7 +33,7 @@ const LAYERS = {
   district: { on: true, style: () => ({ color: "#17324d", weight: 4, fill: false }) },
   subdistricts: { on: false, style: () => ({ color: "#364fc7", weight: 3, fill: false }) },
   communities: { on: true, style: () => ({ color: "#7048e8", weight: 3, fill: false, dashArray: "10 5" }) },
-  grids: { on: true, style: () => ({ color: "#5c7cfa", weight: 1, opacity: 0.6, fillColor: "#5c7cfa", fillOpacity: 0.02 }) },
+  grids: { on: true, style: () => ({ color: "#4c6ef5", weight: 0.8, opacity: 0.45, fillColor: "#4c6ef5", fillOpacity: 0.02 }) },
   zones: { on: false, style: (f) => zoneStyle[f.properties.kind] || zoneStyle.frontage },
   pois: { on: true, point: (f) => ({ radius: 5, color: "#fff", weight: 1, fillColor: poiColour[f.properties.kind] || "#495057", fillOpacity: 1 }) },
   components: { on: false, minZoom: 15, point: () => ({ radius: 3, color: "#343a40", weight: 1, fillColor: "#adb5bd", fillOpacity: 1 }) },
@@ -88,6 +88,8 @@ function makeLayer(name, spec) {
           const html = await gridPopup(feature, event.latlng);
           L.popup({ maxWidth: 320 }).setLatLng(event.latlng).setContent(html).openOn(map);
         });
+      } else if (name === "communities") {
+        layer.bindTooltip(escapeHtml(feature.properties.name), { permanent: true, direction: "center", className: "area-label" });
       } else if (["roads", "water", "buildings", "district", "subdistricts"].includes(name)) {
         if (feature.properties.name) layer.bindTooltip(escapeHtml(feature.properties.name), { sticky: true });
       } else {
@@ -137,9 +139,9 @@ legend.onAdd = () => {
   const swatch = (colour, label, kind = "") => `<div><i class="${kind}" style="background:${colour}"></i>${escapeHtml(label)}</div>`;
   div.innerHTML = `<h4>${escapeHtml(t.legend)}</h4>`
     + swatch("#7048e8", t.layers.communities, "line")
-    + swatch("#5c7cfa", t.layers.grids, "line")
-    + swatch("#e0a458", t.values.primary, "line")
-    + swatch("#f3d08a", t.values.secondary, "line")
+    + swatch("#4c6ef5", t.layers.grids, "line")
+    + swatch(roadStyle.primary.color, t.values.primary, "line")
+    + swatch(roadStyle.secondary.color, t.values.secondary, "line")
     + swatch("#a5d0f3", t.layers.water)
     + swatch("#d9d0c9", t.layers.buildings)
     + swatch("#ffd43b", t.layers.construction_sites)
