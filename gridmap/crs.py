@@ -137,6 +137,9 @@ def bd09_to_wgs84(lon, lat):
     return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
 
 
+_ACCEPTED = "give an EPSG code (e.g. 4326, EPSG:4490), gcj02 or bd09"
+
+
 class UnknownSRS(ValueError):
     """An ``srs`` that is neither an EPSG code nor one of the Chinese offset systems."""
 
@@ -149,6 +152,8 @@ def parse_srs(srs: str | int | None) -> str | int:
     """
     if srs is None or srs == "":
         return 4326
+    if isinstance(srs, bool):
+        raise UnknownSRS(f"unknown srs {srs!r}: {_ACCEPTED}")
     if isinstance(srs, int):
         code = srs
     else:
@@ -160,15 +165,17 @@ def parse_srs(srs: str | int | None) -> str | int:
         if text in {"wgs84", "wgs-84", "wgs 84"}:
             return 4326
         text = text.removeprefix("epsg:")
-        if not text.isdigit():
-            raise UnknownSRS(
-                f"unknown srs {srs!r}: give an EPSG code (e.g. 4326, EPSG:4490), gcj02 or bd09"
-            )
+        # ASCII digits only: str.isdigit() also accepts "²" (which int() then refuses) and other
+        # scripts' digits.
+        if not (text.isascii() and text.isdigit()):
+            raise UnknownSRS(f"unknown srs {srs!r}: {_ACCEPTED}")
         code = int(text)
     try:
         pyproj.CRS.from_epsg(code)
     except pyproj.exceptions.CRSError:
-        raise UnknownSRS(f"unknown srs {srs!r}: EPSG:{code} is not a known CRS") from None
+        raise UnknownSRS(
+            f"unknown srs {srs!r}: EPSG:{code} is not a known CRS; {_ACCEPTED}"
+        ) from None
     return code
 
 
