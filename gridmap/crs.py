@@ -14,7 +14,7 @@ from django.conf import settings
 
 
 @lru_cache(maxsize=4)
-def _area_of_use(srid: int) -> tuple[float, float, float, float]:
+def area_of_use(srid: int) -> tuple[float, float, float, float]:
     area = pyproj.CRS.from_epsg(srid).area_of_use
     if area is None:
         return (-180.0, -90.0, 180.0, 90.0)
@@ -23,7 +23,7 @@ def _area_of_use(srid: int) -> tuple[float, float, float, float]:
 
 def in_storage_crs_domain(lon: float, lat: float, *, margin_deg: float = 1.0) -> bool:
     """True when a WGS-84 point lies within the storage CRS's area of use (plus a margin)."""
-    west, south, east, north = _area_of_use(settings.GRIDMAP_SRID)
+    west, south, east, north = area_of_use(settings.GRIDMAP_SRID)
     return (west - margin_deg) <= lon <= (east + margin_deg) and (south - margin_deg) <= lat <= (
         north + margin_deg
     )
@@ -33,7 +33,7 @@ def clip_to_storage_crs_domain(
     bbox: tuple[float, float, float, float],
 ) -> tuple[float, float, float, float]:
     """Clip a WGS-84 bbox to the storage CRS's area of use, so that it can be projected."""
-    west, south, east, north = _area_of_use(settings.GRIDMAP_SRID)
+    west, south, east, north = area_of_use(settings.GRIDMAP_SRID)
     minx, miny, maxx, maxy = bbox
     return (max(minx, west), max(miny, south), min(maxx, east), min(maxy, north))
 
