@@ -230,6 +230,12 @@ class _Importer:
             self.report.error(reason, fid=fid)
         frame = source.frame
         columns = [c for c in frame.columns if c not in ("geometry", "_fid")]
+        by_lower = {str(c).lower(): c for c in columns}
+        # "name" also finds "Name" (KML) or "NAME" (Shapefile) when there is no exact match.
+        for attr in ("code_field", "name_field", "parent_field"):
+            wanted = getattr(opts, attr)
+            if wanted and wanted not in columns and wanted.lower() in by_lower:
+                setattr(opts, attr, by_lower[wanted.lower()])
         wanted = {
             "--code-field": opts.code_field
             if self.level.code_required or opts.code_field in columns
@@ -395,7 +401,9 @@ class _Importer:
         to_storage = pyproj.Transformer.from_crs(4326, STORAGE_SRID, always_xy=True)
         swapped_fits = 0
         for rec in self.records:
-            if grown.intersects(rec.geom) if not level.must_be_inside else grown.covers(rec.geom):
+            # Partly outside is the nesting check's business (it says by how much); here only
+            # what lies wholly outside, which usually means a wrong CRS or swapped axes.
+            if grown.intersects(rec.geom):
                 keep.append(rec)
                 continue
             point = rec.geom.representative_point()
@@ -488,7 +496,7 @@ class _Importer:
         shapes = [shapely.from_wkb(bytes(c.geom.wkb)).buffer(self.tolerance) for c in communities]
         tree = shapely.STRtree(shapes)
         for rec in self.records:
-            hits = [i for i in tree.query(rec.geom, predicate="covers")]
+            hits = list(tree.query(rec.geom, predicate="covered_by"))
             rec.parent_id = communities[hits[0]].id if len(hits) == 1 else None
 
     def check_siblings(self) -> None:

@@ -99,4 +99,5 @@ class Command(BaseCommand):
         for line in report.lines():
             self.stdout.write(line)
         if not report.ok:
-            raise CommandError(f"{len(report.errors)} error(s); nothing was written.")
+            first = f": {report.errors[0]}" if len(report.errors) == 1 else " (see above)"
+            raise CommandError(f"{len(report.errors)} error(s), nothing was written{first}")
