@@ -14,6 +14,7 @@ from django.db import models as djm
 from django.utils import translation
 
 from .. import models
+from .components import resolve_components
 
 AREA, LINE, POINT = "area", "line", "point"
 
@@ -121,6 +122,10 @@ class Level:
     defaults: dict[str, object] = field(default_factory=dict)
     #: Whether features entirely outside the district are errors (else skipped with a warning).
     must_be_inside: bool = True
+    #: How far outside the district a feature may lie and still be kept (with a warning).
+    outside_margin_m: float = 0.0
+    #: Called with the importer after parents are resolved, for what is special to the level.
+    resolver: Callable | None = None
 
 
 LEVELS: dict[str, Level] = {
@@ -216,6 +221,20 @@ LEVELS: dict[str, Level] = {
             must_be_inside=False,
             fields={"kind": choice(models.Water.Kind, "river")},
             defaults={"kind": "river"},
+        ),
+        Level(
+            "component",
+            models.Component,
+            POINT,
+            code_required=True,
+            outside_margin_m=30.0,
+            resolver=resolve_components,
+            fields={
+                "class": to_text,
+                "owner": to_text,
+                "condition": choice(models.Component.Condition, "good"),
+            },
+            defaults={"condition": "good"},
         ),
         Level(
             "construction_site",

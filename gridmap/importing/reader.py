@@ -66,7 +66,7 @@ def _read_table(
     """A CSV / Excel file with coordinate columns → (frame with lon/lat floats, bad rows)."""
     try:
         if path.suffix.lower() in {".xlsx", ".xls"}:
-            table = pd.read_excel(path, dtype=str)
+            table = pd.read_excel(path, dtype=str).fillna("")
         else:
             table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (OSError, ValueError, UnicodeDecodeError) as exc:

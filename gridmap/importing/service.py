@@ -406,6 +406,17 @@ class _Importer:
             if grown.intersects(rec.geom):
                 keep.append(rec)
                 continue
+            distance = grown.distance(rec.geom)
+            if distance <= level.outside_margin_m:
+                # e.g. a street lamp on the far side of the road that bounds the district
+                report.warning(
+                    f"the feature lies {distance:.1f} m outside {what}; kept",
+                    fid=rec.fid,
+                    code=rec.code,
+                    **self.locator.where(rec.geom),
+                )
+                keep.append(rec)
+                continue
             point = rec.geom.representative_point()
             lon, lat = to_wgs84.transform(point.x, point.y)
             sx, sy = to_storage.transform(lat, lon)
@@ -633,7 +644,7 @@ class _Importer:
         report.written = True
 
     def _attr_names(self) -> set[str]:
-        names = set(self.options.fields)
+        names = {name for rec in self.records for name in rec.attrs}
         if self.options.kind:
             names.add("kind")
         return names
@@ -645,6 +656,8 @@ class _Importer:
         self.check_codes()
         self.check_area()
         self.resolve_parents()
+        if self.level.resolver:
+            self.level.resolver(self)
         self.check_siblings()
         if self.report.ok:
             self.write()
