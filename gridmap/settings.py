@@ -100,6 +100,8 @@ GRIDMAP_TILE_ATTRIBUTION = env("GRIDMAP_TILE_ATTRIBUTION", "")
 
 # --- Applications -----------------------------------------------------------------------------
 INSTALLED_APPS = [
+    # First, so that its templates (admin/index.html with the import link) override the admin's.
+    "gridmap",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -115,7 +117,6 @@ INSTALLED_APPS = [
     "django_filters",
     "leaflet",
     "django_celery_beat",
-    "gridmap",
     "layers",
     "cameras",
     "cases",

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import api, views
+from . import admin_import, api, views
 
 api_v1 = [
     path("geocode", api.GeocodeView.as_view(), name="geocode"),
@@ -20,6 +20,7 @@ urlpatterns = [
     path("map/", views.district_map, name="map"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/import/", admin_import.import_view, name="admin-import"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
 ]

@@ -36,7 +36,7 @@ from shapely.geometry.base import BaseGeometry
 from ..crs import area_of_use
 from ..models import STORAGE_SRID, Community, District, code_length
 from ..selectors import nesting_violations
-from .levels import AREA, LEVELS, LINE, ConversionError, Level
+from .levels import AREA, LEVELS, LINE, POINT, ConversionError, Level
 from .reader import ReadError, read_source
 from .report import ImportReport
 
@@ -113,6 +113,28 @@ def _clean_code(value) -> str:
     if text.endswith(".0") and text[:-2].isdigit():
         text = text[:-2]
     return "" if text.lower() == "nan" else text
+
+
+_FAMILY = {
+    "Polygon": AREA,
+    "MultiPolygon": AREA,
+    "LineString": LINE,
+    "MultiLineString": LINE,
+    "Point": POINT,
+    "MultiPoint": POINT,
+}
+
+
+def _validity(geom: BaseGeometry) -> tuple[str, BaseGeometry]:
+    """Why a geometry is invalid, and where: GEOS says "Self-intersection[x y]" in storage
+    coordinates; the place goes into the problem's lon/lat instead."""
+    reason = shapely.is_valid_reason(geom)
+    text, _, rest = reason.partition("[")
+    try:
+        x, y = (float(v) for v in rest.rstrip("]").split()[:2])
+        return text.strip(), shapely.Point(x, y)
+    except ValueError:
+        return reason, geom
 
 
 def _significant(area: BaseGeometry) -> float:
@@ -288,9 +310,23 @@ class _Importer:
                 except ConversionError as exc:
                     report.error(f"{attr} (column {column!r}): {exc}", fid=fid, code=code)
             parent_code = _clean_code(data.get(opts.parent_field)) if opts.parent_field else None
-            if not self._check_geometry(geom, fid, code):
+            family = _FAMILY.get(geom.geom_type)
+            if (
+                family is not None
+                and family != level.geometry
+                and not (level.geometry == POINT and family == AREA)
+            ):
+                report.error(
+                    f"expected a {level.geometry}, got a {geom.geom_type}",
+                    fid=fid,
+                    code=code,
+                    **self.locator.where(geom),
+                )
                 continue
-            geom, note = _coerce(self._repaired, level.geometry)
+            geom = self._check_geometry(geom, fid, code)
+            if geom is None:
+                continue
+            geom, note = _coerce(geom, level.geometry)
             if geom is None:
                 report.error(note, fid=fid, code=code)
                 continue
@@ -320,7 +356,8 @@ class _Importer:
                     )
                 )
 
-    def _check_geometry(self, geom: BaseGeometry, fid: str, code: str) -> bool:
+    def _check_geometry(self, geom: BaseGeometry, fid: str, code: str) -> BaseGeometry | None:
+        """The geometry, repaired when asked; None (and an error) when it cannot be used."""
         coords = shapely.get_coordinates(geom)
         if coords.size and not np.all(np.isfinite(coords)):
             self.report.error(
@@ -330,9 +367,9 @@ class _Importer:
                 fid=fid,
                 code=code,
             )
-            return False
+            return None
         if not geom.is_valid:
-            reason = shapely.is_valid_reason(geom)
+            reason, where = _validity(geom)
             if self.options.repair:
                 fixed = shapely.make_valid(geom)
                 change = abs(fixed.area - geom.area) if self.level.geometry == AREA else 0.0
@@ -340,7 +377,7 @@ class _Importer:
                     f"repaired invalid geometry ({reason}); area changed by {change:.1f} m²",
                     fid=fid,
                     code=code,
-                    **self.locator.where(geom),
+                    **self.locator.where(where),
                 )
                 geom = fixed
             else:
@@ -348,11 +385,10 @@ class _Importer:
                     f"invalid geometry: {reason} (use --repair to fix it with make_valid)",
                     fid=fid,
                     code=code,
-                    **self.locator.where(geom),
+                    **self.locator.where(where),
                 )
-                return False
-        self._repaired = geom
-        return True
+                return None
+        return geom
 
     # --- checks over all records ------------------------------------------------------------
     def check_codes(self) -> None:
