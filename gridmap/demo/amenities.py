@@ -134,7 +134,7 @@ COMPONENT_RULES = [
 ]
 
 
-def components(demo, pieces, segments, blocks) -> None:
+def components(demo, pieces, segments, blocks, district) -> None:
     rng = np.random.default_rng(plan.SEED + 7)
     classes = {}
     with COMPONENT_CLASSES_CSV.open(encoding="utf-8") as f:
@@ -183,11 +183,15 @@ def components(demo, pieces, segments, blocks) -> None:
     for b in demo.layers["buildings"]:
         if b.props["name"].endswith("公厕"):
             found.append(("0301", b.geom.centroid, "D02", "", b.props["name"]))
-    # Street furniture stands on the sidewalk, never inside a building.
+    # Street furniture stands on the sidewalk, never inside a building, and only the district's
+    # own: the far side of a border road belongs to the neighbouring district.
     footprints = STRtree([b.geom for b in demo.layers["buildings"]])
+    shapely.prepare(district)
     serial: dict[str, int] = defaultdict(int)
     for cls, at, dept, owner, where_name in found:
         if cls != "0301" and len(footprints.query(at, predicate="dwithin", distance=0.5)):
+            continue
+        if not district.contains(at):
             continue
         if cls not in classes:
             raise AssertionError(f"component class {cls} is not in {COMPONENT_CLASSES_CSV.name}")

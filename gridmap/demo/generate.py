@@ -164,7 +164,7 @@ def build() -> Demo:
 
     addresses = amenities.Addresses(base.pieces)
     amenities.pois(demo, placed.shops, placed.facilities, base.pieces, base.segments, addresses)
-    amenities.components(demo, base.pieces, base.segments, base.blocks)
+    amenities.components(demo, base.pieces, base.segments, base.blocks, base.district)
     return demo
 
 
