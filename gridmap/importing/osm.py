@@ -22,6 +22,7 @@ columns are the model fields plus ``code``; ``osm_import`` checks them against t
 projects them and writes all layers in one transaction.
 """
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -50,6 +51,7 @@ from .report import ImportReport
 __all__ = [
     "LAYERS",
     "OsmImportError",
+    "OsmImportResult",
     "OsmLayers",
     "osm_import",
     "osm_read",
@@ -67,8 +69,10 @@ LAYERS: dict[str, tuple[type, list[str]]] = {
     "poi": (PointOfInterest, ["name", "kind", "address"]),
 }
 #: OSM keys that can make a feature one of ours; everything else is dropped inside libosmium.
-KEYS = ("highway", "building", "natural", "waterway", "landuse", "amenity", "shop", "leisure")
-KEYS += ("man_made", "office")
+KEYS = (
+    *("highway", "building", "natural", "waterway", "landuse"),
+    *("amenity", "shop", "leisure", "man_made", "office"),
+)
 
 ROAD_CLASSES = {
     **dict.fromkeys(["motorway", "motorway_link", "trunk", "trunk_link"], RC.EXPRESSWAY),
@@ -79,13 +83,17 @@ ROAD_CLASSES = {
     **dict.fromkeys(["footway", "path", "pedestrian", "cycleway", "steps"], RC.FOOTWAY),
 }
 BUILDING_USES = {
-    **dict.fromkeys(["apartments", "residential", "house", "detached", "semidetached_house"], Use.RESIDENTIAL),
+    **dict.fromkeys(
+        ["apartments", "residential", "house", "detached", "semidetached_house"], Use.RESIDENTIAL
+    ),
     **dict.fromkeys(["terrace", "dormitory", "bungalow"], Use.RESIDENTIAL),
     **dict.fromkeys(["commercial", "retail", "supermarket", "kiosk"], Use.COMMERCIAL),
     "office": Use.OFFICE,
     **dict.fromkeys(["industrial", "warehouse", "factory", "manufacture"], Use.INDUSTRIAL),
     **dict.fromkeys(["school", "hospital", "public", "civic", "government"], Use.PUBLIC),
-    **dict.fromkeys(["kindergarten", "university", "college", "townhall", "fire_station"], Use.PUBLIC),
+    **dict.fromkeys(
+        ["kindergarten", "university", "college", "townhall", "fire_station"], Use.PUBLIC
+    ),
 }
 AMENITY_KINDS = {
     "marketplace": Kind.MARKET,
@@ -137,6 +145,12 @@ def _number(text: str) -> float:
     return float(text.replace(",", "."))
 
 
+def road_class_of(highway: str | None) -> str | None:
+    """Our road class for a ``highway=*`` value; None for what we do not import (tracks,
+    proposed or unfinished roads, bus stops…)."""
+    return ROAD_CLASSES.get(highway or "")
+
+
 def road_direction(tags: Mapping[str, str]) -> tuple[bool, bool]:
     """(one-way, reversed): ``oneway=yes/1/true``; ``oneway=-1`` runs against the drawing, so
     the line is reversed; roundabouts and motorways are one-way unless ``oneway=no``."""
@@ -147,7 +161,9 @@ def road_direction(tags: Mapping[str, str]) -> tuple[bool, bool]:
         return True, False
     if value in ("no", "0", "false"):
         return False, False
-    implied = tags.get("junction") in ("roundabout", "circular") or tags.get("highway") == "motorway"
+    implied = (
+        tags.get("junction") in ("roundabout", "circular") or tags.get("highway") == "motorway"
+    )
     return implied, False
 
 
@@ -242,7 +258,7 @@ def split_at_junctions(refs: Sequence[int], node_use: Mapping[int, int]) -> list
     than once in the road network (by another way, or twice by this one)."""
     cuts = [i for i in range(1, len(refs) - 1) if node_use.get(refs[i], 0) > 1]
     bounds = [0, *cuts, len(refs) - 1]
-    return list(zip(bounds, bounds[1:], strict=False))
+    return list(itertools.pairwise(bounds))
 
 
 def parse_bbox(text: str) -> Bbox:
@@ -277,11 +293,13 @@ def parse_bbox(text: str) -> Bbox:
 @dataclass
 class OsmLayers:
     """What ``osm_read`` found: per layer a GeoDataFrame in WGS-84 (columns: ``code``, the
-    layer's model attributes, ``geometry``), what was skipped and why (counts per reason), the
-    repaired geometries (code, reason, lon, lat) and the extent of every candidate feature."""
+    layer's model attributes, ``geometry``), the features skipped and the tag values ignored
+    (counts per reason), the repaired geometries (code, reason, lon, lat) and the extent of every
+    candidate feature."""
 
     frames: dict[str, gpd.GeoDataFrame]
     skipped: dict[str, Counter]
+    ignored: dict[str, Counter]
     repaired: dict[str, list[tuple[str, str, float, float]]]
     extent: Bbox | None
     notes: list[str] = field(default_factory=list)
@@ -304,6 +322,20 @@ def _polygonal(geom: BaseGeometry) -> BaseGeometry | None:
     return shapely.union_all(polygons) if polygons else None
 
 
+def _located_runs(coords: list) -> list[list[tuple[float, float]]]:
+    """Runs of consecutive located nodes (a missing node breaks the line: joining across it
+    would draw a road that is not there), each with at least two distinct points."""
+    runs, run = [], []
+    for c in [*coords, None]:
+        if c is not None:
+            run.append(c)
+        elif run:
+            if len(set(run)) > 1:
+                runs.append(run)
+            run = []
+    return runs
+
+
 def _reason(geom: BaseGeometry) -> str:
     """``is_valid_reason`` without its coordinates: "Self-intersection[26.9 60.5]" → its name."""
     return shapely.is_valid_reason(geom).split("[")[0]
@@ -315,11 +347,13 @@ class _Reader:
         if self.box is not None:
             shapely.prepare(self.box)
         self.skipped = {layer: Counter() for layer in LAYERS}
+        self.ignored = {layer: Counter() for layer in LAYERS}
         self.repaired: dict[str, list] = {layer: [] for layer in LAYERS}
         self.rows: dict[str, list[dict]] = {layer: [] for layer in LAYERS}
         self.node_use: Counter = Counter()
         self.road_ways: list[_RoadWay] = []
         self.water_lines: list[dict] = []
+        # Multipolygon relations whose tags call for an area, and those libosmium assembled.
         self.relations: dict[int, list[str]] = {}
         self.assembled: set[int] = set()
         self.extent = [math.inf, math.inf, -math.inf, -math.inf]
@@ -390,8 +424,29 @@ class _Reader:
         highway, waterway = tags.get("highway"), tags.get("waterway")
         if highway is not None:
             self.road_way(obj, tags, highway)
-        elif waterway in WATERWAY_LINES and not obj.is_closed():
+        elif waterway in WATERWAY_LINES and not obj.ends_have_same_id():
             self.waterway_line(obj, tags, waterway)
+        layers = self.area_layers(tags)
+        if layers:
+            self.closed_way(obj, tags, layers)
+
+    def closed_way(self, obj, tags, layers: list[str]) -> None:
+        """A closed way tagged as an area. Its ring is built here rather than by libosmium,
+        which drops a self-intersecting ring (a bow-tie) that make_valid can repair."""
+        reason = None
+        if not obj.ends_have_same_id():
+            reason = "way tagged as an area that is not a closed ring"
+        else:
+            coords = self._nodes(obj)[1]
+            if None in coords:
+                reason = "ring with nodes missing from the extract (cut by its edge)"
+            elif len(set(coords)) < 3:
+                reason = "ring with fewer than three distinct nodes"
+        if reason:
+            for layer in layers:
+                self.skipped[layer][reason] += 1
+            return
+        self.add_area(f"osm-w{obj.id}", tags, layers, shapely.Polygon(coords))
 
     @staticmethod
     def _nodes(obj) -> tuple[list[int], list[tuple[float, float] | None]]:
@@ -405,7 +460,7 @@ class _Reader:
         return refs, coords
 
     def road_way(self, obj, tags, highway: str) -> None:
-        road_class = ROAD_CLASSES.get(highway)
+        road_class = road_class_of(highway)
         if road_class is None:
             self.skipped["road"][f"way with highway={highway} (not a road class we import)"] += 1
             return
@@ -426,7 +481,7 @@ class _Reader:
         maxspeed = tags.get("maxspeed")
         speed = parse_speed_kmh(maxspeed)
         if maxspeed and speed is None:
-            self.skipped["road"][f"maxspeed {maxspeed!r} ignored (not a number)"] += 1
+            self.ignored["road"][f"maxspeed={maxspeed} (not a number)"] += 1
         attrs = {
             "name": feature_name(tags),
             "road_class": road_class,
@@ -438,17 +493,17 @@ class _Reader:
 
     def waterway_line(self, obj, tags, waterway: str) -> None:
         kind, default_width = WATERWAY_LINES[waterway]
-        coords = [c for c in self._nodes(obj)[1] if c is not None]
-        if len(coords) < 2:
+        runs = _located_runs(self._nodes(obj)[1])
+        if not runs:
             self.skipped["water"]["waterway line with fewer than two located nodes"] += 1
             return
-        line = LineString(coords)
+        line = LineString(runs[0]) if len(runs) == 1 else shapely.MultiLineString(runs)
         if not self._seen(*line.bounds):
             self.skipped["water"]["waterway line outside --bbox"] += 1
             return
         width = parse_length_m(tags.get("width"))
         if tags.get("width") and width is None:
-            self.skipped["water"][f"width {tags.get('width')!r} ignored (not a length)"] += 1
+            self.ignored["water"][f"width={tags.get('width')} (not a length)"] += 1
         self.water_lines.append(
             {
                 "code": f"osm-w{obj.id}",
@@ -460,19 +515,21 @@ class _Reader:
         )
 
     def area(self, obj) -> None:
+        """A multipolygon relation assembled by libosmium (closed ways are done in closed_way)."""
+        if obj.from_way():
+            return
         tags = obj.tags
         layers = self.area_layers(tags)
         if not layers:
             return
-        code = f"osm-w{obj.orig_id()}" if obj.from_way() else f"osm-r{obj.orig_id()}"
-        if not obj.from_way():
-            self.assembled.add(obj.orig_id())
         try:
             geom = shapely.from_wkb(self.wkb.create_multipolygon(obj))
         except RuntimeError:
-            for layer in layers:
-                self.skipped[layer]["area whose rings could not be built"] += 1
-            return
+            return  # counted as not assembled
+        self.assembled.add(obj.orig_id())
+        self.add_area(f"osm-r{obj.orig_id()}", tags, layers, geom)
+
+    def add_area(self, code: str, tags, layers: list[str], geom: BaseGeometry) -> None:
         if not self._seen(*geom.bounds):
             for layer in layers:
                 self.skipped[layer]["area outside --bbox"] += 1
@@ -490,8 +547,9 @@ class _Reader:
             geom = repaired
         name = feature_name(tags)
         if "building" in layers:
-            height, floors = parse_length_m(tags.get("height")), parse_levels(
-                tags.get("building:levels")
+            height, floors = (
+                parse_length_m(tags.get("height")),
+                parse_levels(tags.get("building:levels")),
             )
             self.rows["building"].append(
                 {
@@ -533,12 +591,14 @@ class _Reader:
     def road_segments(self) -> None:
         for way in self.road_ways:
             for index, (first, last) in enumerate(split_at_junctions(way.refs, self.node_use)):
-                points = [c for c in way.coords[first : last + 1] if c is not None]
-                if len(set(points)) < 2:
-                    self.skipped["road"]["segment with fewer than two located nodes"] += 1
+                runs = _located_runs(way.coords[first : last + 1])
+                if not runs:
+                    reason = "segment with fewer than two located nodes (cut by the extract's edge)"
+                    self.skipped["road"][reason] += 1
                     continue
-                line = LineString(points[::-1] if way.reverse else points)
-                parts = self.clip_line(line)
+                if way.reverse:
+                    runs = [run[::-1] for run in reversed(runs)]
+                parts = [part for run in runs for part in self.clip_line(LineString(run))]
                 if not parts:
                     self.skipped["road"]["segment outside --bbox"] += 1
                 code = f"osm-w{way.id}-{index}"
@@ -578,16 +638,18 @@ class _Reader:
         for relation_id, layers in self.relations.items():
             if relation_id not in self.assembled:
                 for layer in layers:
-                    reason = "multipolygon relation not assembled (members missing or broken rings)"
+                    reason = "multipolygon relation not assembled (members missing, broken rings)"
                     self.skipped[layer][reason] += 1
         frames = {}
         for layer, (_, columns) in LAYERS.items():
             rows = self.rows[layer]
-            codes = Counter(row["code"] for row in rows)
-            for code, n in codes.items():
-                if n > 1:  # e.g. a closed way that is both a water area and a river line
-                    self.skipped[layer]["second feature with the same OSM id"] += n - 1
-            rows = list({row["code"]: row for row in reversed(rows)}.values())[::-1]
+            # Keep the first of a code (e.g. a closed way both a water area and a river line).
+            unique = list({row["code"]: row for row in reversed(rows)}.values())[::-1]
+            if len(unique) < len(rows):
+                self.skipped[layer]["second feature with the same OSM id"] += len(rows) - len(
+                    unique
+                )
+            rows = unique
             frames[layer] = gpd.GeoDataFrame(
                 pd.DataFrame.from_records(rows, columns=["code", *columns]),
                 geometry=gpd.GeoSeries([row["geometry"] for row in rows], crs=4326),
@@ -601,10 +663,12 @@ class _Reader:
             if cameras
             else "the extract has no surveillance cameras (man_made=surveillance)"
         ]
-        return OsmLayers(frames, self.skipped, self.repaired, extent, notes)
+        return OsmLayers(frames, self.skipped, self.ignored, self.repaired, extent, notes)
 
 
-def osm_read(path: str | Path, *, bbox: Bbox | None = None, progress: IO | None = None) -> OsmLayers:
+def osm_read(
+    path: str | Path, *, bbox: Bbox | None = None, progress: IO | None = None
+) -> OsmLayers:
     """Read an OSM extract (``.osm.pbf``; ``.osm`` XML too) into per-layer GeoDataFrames in
     WGS-84, keeping what meets ``bbox`` (lon/lat degrees: roads and water are cut at its edges,
     buildings kept whole, points of interest kept when inside). ``progress``: a stream for a
@@ -623,10 +687,25 @@ def osm_read(path: str | Path, *, bbox: Bbox | None = None, progress: IO | None 
 # --- Checking, projecting, writing --------------------------------------------------------------
 
 
+def _storage_crs() -> str:
+    """The storage CRS for messages: ``EPSG:4547 (CGCS2000 / …: lon 112.5…115.5, lat …)``."""
+    srid = settings.GRIDMAP_SRID
+    west, south, east, north = area_of_use(srid)
+    return (
+        f"EPSG:{srid} ({pyproj.CRS.from_epsg(srid).name}: lon {west:g}…{east:g}, "
+        f"lat {south:g}…{north:g})"
+    )
+
+
 def _domain_problem(layers: OsmLayers) -> str | None:
     """Why the storage CRS cannot hold these features (naming one of them), or None."""
+    frames = [frame for frame in layers.frames.values() if not frame.empty]
+    minx, miny, _, _ = np.min([f.total_bounds for f in frames], axis=0)
+    _, _, maxx, maxy = np.max([f.total_bounds for f in frames], axis=0)
+    if in_storage_crs_domain(minx, miny) and in_storage_crs_domain(maxx, maxy):
+        return None  # the area of use is a box: all corners inside, everything inside
     outside, example, total = 0, None, 0
-    for frame in layers.frames.values():
+    for frame in frames:
         total += len(frame)
         for code, (minx, miny, maxx, maxy) in zip(
             frame["code"], frame.geometry.bounds.to_numpy(), strict=True
@@ -636,47 +715,53 @@ def _domain_problem(layers: OsmLayers) -> str | None:
                 example = example or (code, minx, miny)
     if not outside:
         return None
-    srid = settings.GRIDMAP_SRID
-    west, south, east, north = area_of_use(srid)
     code, lon, lat = example
     return (
         f"{outside} of the {total} features lie outside the area of use of the storage CRS "
-        f"EPSG:{srid} ({pyproj.CRS.from_epsg(srid).name}: lon {west:g}…{east:g}, "
-        f"lat {south:g}…{north:g}), which cannot represent them — e.g. {code} at lon {lon:.5f}, "
+        f"{_storage_crs()}, which cannot represent them — e.g. {code} at lon {lon:.5f}, "
         f"lat {lat:.5f}. Import a --bbox inside that area, or into a database whose "
         "GRIDMAP_SRID suits this extract."
     )
 
 
-def _to_storage(frame: gpd.GeoDataFrame, layer: str, report: ImportReport) -> gpd.GeoDataFrame:
-    """Project to the storage CRS; repair what projecting made invalid; Polygons → MultiPolygons."""
+def _to_storage(
+    frame: gpd.GeoDataFrame, layer: str, report: ImportReport, skipped: Counter
+) -> gpd.GeoDataFrame:
+    """Project to the storage CRS, where the database checks validity: repair an area that the
+    projection made invalid (rare: nearly touching rings), skip a line or point; Polygons →
+    MultiPolygons."""
     frame = frame.to_crs(settings.GRIDMAP_SRID)
-    geoms = frame.geometry.values
-    bad = ~shapely.is_valid(geoms)
-    for i in np.flatnonzero(bad):
-        if layer in ("building", "water"):
-            fixed = _polygonal(shapely.make_valid(geoms[i]))
-            report.warning(f"repaired after projection ({_reason(geoms[i])})", code=frame["code"].iat[i])
-            if fixed is not None:
-                geoms[i], bad[i] = fixed, False
+    areas = layer in ("building", "water")
+    geoms, keep = list(frame.geometry.values), np.ones(len(frame), dtype=bool)
+    for i in np.flatnonzero(~shapely.is_valid(frame.geometry.values)):
+        code, reason = frame["code"].iat[i], _reason(geoms[i])
+        fixed = _polygonal(shapely.make_valid(geoms[i])) if areas else None
+        if fixed is None:
+            keep[i] = False
+            skipped[f"invalid after projecting to the storage CRS ({reason})"] += 1
         else:
-            report.warning("skipped: invalid after projection", code=frame["code"].iat[i])
-    frame = frame[~bad].copy()
-    if layer in ("building", "water"):
-        frame["geometry"] = [
-            g if g.geom_type == "MultiPolygon" else shapely.multipolygons([g])
-            for g in frame.geometry.values
-        ]
-    return frame
+            geoms[i] = fixed
+            report.warning(f"repaired after projecting to the storage CRS ({reason})", code=code)
+    if areas:
+        geoms = [g if g.geom_type == "MultiPolygon" else shapely.multipolygons([g]) for g in geoms]
+    frame["geometry"] = geoms
+    return frame[keep]
+
+
+def _native(column: str, value):
+    """A column value as the model wants it: None for NaN (pandas's missing float), whole floors."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return int(value) if column == "floors" else value
 
 
 def _write(layer: str, frame: gpd.GeoDataFrame, report: ImportReport, progress) -> None:
     model, columns = LAYERS[layer]
     srid = settings.GRIDMAP_SRID
-    values = frame[columns].astype(object).where(frame[columns].notna(), None)
-    if "floors" in columns:
-        values["floors"] = [None if f is None else int(f) for f in values["floors"]]
-    records = values.to_dict("records")
+    records = [
+        {k: _native(k, v) for k, v in record.items()}
+        for record in frame[columns].to_dict("records")
+    ]
     codes = list(frame["code"])
     wkbs = shapely.to_wkb(frame.geometry.values)
     bar = tqdm(
@@ -709,26 +794,32 @@ def _write(layer: str, frame: gpd.GeoDataFrame, report: ImportReport, progress) 
     report.features = len(codes)
 
 
+@dataclass
+class OsmImportResult:
+    """Per layer: the import report (created / updated counts; repaired geometries as warnings;
+    skipped features and ignored tag values as notes) and the skipped features by reason."""
+
+    reports: dict[str, ImportReport]
+    skipped: dict[str, Counter]
+
+
 def osm_import(
     path: str | Path, *, bbox: Bbox | None = None, progress: IO | None = None
-) -> dict[str, ImportReport]:
+) -> OsmImportResult:
     """Import roads, buildings, water and points of interest from an OSM extract into the
     storage CRS (``GRIDMAP_SRID``): all layers in one transaction, upserting by code.
 
     ``bbox`` (WGS-84 lon/lat degrees) limits the import; ``progress`` is a stream for tqdm bars
-    (None: no bars). Returns one ImportReport per layer (created / updated counts, skipped
-    features by reason in ``notes``, repaired geometries as warnings). Raises OsmImportError,
-    with nothing written, on bad input or when the storage CRS cannot represent the data.
+    (None: no bars). Raises OsmImportError, with nothing written, on bad input or when the
+    storage CRS cannot represent the data.
     """
     path = Path(path)
     if bbox is not None and not (
         in_storage_crs_domain(bbox[0], bbox[1]) and in_storage_crs_domain(bbox[2], bbox[3])
     ):
-        srid = settings.GRIDMAP_SRID
         raise OsmImportError(
             f"the --bbox {','.join(f'{v:g}' for v in bbox)} reaches outside the area of use of "
-            f"the storage CRS EPSG:{srid} (lon {area_of_use(srid)[0]:g}…{area_of_use(srid)[2]:g}, "
-            f"lat {area_of_use(srid)[1]:g}…{area_of_use(srid)[3]:g}), which cannot represent it"
+            f"the storage CRS {_storage_crs()}, which cannot represent it"
         )
     layers = osm_read(path, bbox=bbox, progress=progress)
     if all(frame.empty for frame in layers.frames.values()):
@@ -750,15 +841,18 @@ def osm_import(
         raise OsmImportError(problem)
 
     reports = {layer: ImportReport(source=path.name, level=layer) for layer in LAYERS}
+    frames = {
+        layer: _to_storage(frame, layer, reports[layer], layers.skipped[layer])
+        for layer, frame in layers.frames.items()
+    }
     for layer, report in reports.items():
         for code, reason, lon, lat in layers.repaired[layer]:
             report.warning(f"repaired invalid geometry ({reason})", code=code, lon=lon, lat=lat)
         for reason, n in sorted(layers.skipped[layer].items()):
             report.notes.append(f"skipped {n}: {reason}")
+        for value, n in sorted(layers.ignored[layer].items()):
+            report.notes.append(f"ignored {n} tag value(s): {value}")
     reports["poi"].notes.extend(layers.notes)
-    frames = {
-        layer: _to_storage(frame, layer, reports[layer]) for layer, frame in layers.frames.items()
-    }
     try:
         with transaction.atomic():
             for layer, frame in frames.items():
@@ -767,4 +861,4 @@ def osm_import(
         raise OsmImportError(f"the database refused the data (nothing written): {exc}") from exc
     for report in reports.values():
         report.written = True
-    return reports
+    return OsmImportResult(reports, layers.skipped)
