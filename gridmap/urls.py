@@ -4,11 +4,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import admin_import, api, views
+from . import admin_import, api, api_search, views
 
 api_v1 = [
     path("geocode", api.GeocodeView.as_view(), name="geocode"),
     path("grids/<str:code>", api.GridDetailView.as_view(), name="grid-detail"),
+    path("search", api_search.SearchView.as_view(), name="search"),
     path("", include("layers.urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
