@@ -65,6 +65,12 @@ class LonLatSerializer(serializers.Serializer):
             raise
 
 
+def _holder_is_public(request, zone) -> bool:
+    """The public sees a frontage zone's holder (a shop, named at its door); the holders of
+    other zones are people — patrol inspectors, office leaders — named only to logged-in users."""
+    return request.user.is_authenticated or zone.kind == "frontage"
+
+
 def _area(ref):
     return None if ref is None else {"code": ref.code, "name": ref.name}
 
@@ -134,7 +140,12 @@ class GeocodeView(APIView):
                 "community": _area(address.community),
                 "grid": _area(address.grid),
                 "zones": [
-                    {"code": z.code, "name": z.name, "kind": z.kind, "holder": z.holder}
+                    {
+                        "code": z.code,
+                        "name": z.name,
+                        "kind": z.kind,
+                        "holder": z.holder if _holder_is_public(request, z) else "",
+                    }
                     for z in address.zones
                 ],
             }

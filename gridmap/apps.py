@@ -7,4 +7,7 @@ class GridmapConfig(AppConfig):
     verbose_name = _("District backbone")
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import (  # noqa: F401  (registers the system checks and the schema extension)
+            authentication,
+            checks,
+        )

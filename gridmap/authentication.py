@@ -6,9 +6,20 @@ would make browsers pop up a password dialog over our pages, so the session auth
 names its own scheme.
 """
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import SessionAuthentication
 
 
 class SessionAuthentication401(SessionAuthentication):
     def authenticate_header(self, request) -> str:
         return 'Session realm="gridmap"'
+
+
+class SessionAuthentication401Scheme(OpenApiAuthenticationExtension):
+    """Describes our session authenticator in the OpenAPI schema (as the plain session one)."""
+
+    target_class = "gridmap.authentication.SessionAuthentication401"
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid"}

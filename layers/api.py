@@ -41,7 +41,7 @@ class LayerQuery(serializers.Serializer):
 class LayerListView(APIView):
     """The layers this user may draw, with their titles and geometry kinds."""
 
-    @extend_schema(responses={200: None})
+    @extend_schema(operation_id="layers_list", responses={200: None})
     def get(self, request):
         return Response(
             [
@@ -55,6 +55,7 @@ class LayerView(APIView):
     """One layer as GeoJSON (WGS-84), optionally within ``bbox``; scoped to the user's area."""
 
     @extend_schema(
+        operation_id="layers_geojson",
         parameters=[
             OpenApiParameter("bbox", str, description="min_lon,min_lat,max_lon,max_lat (WGS-84)"),
             OpenApiParameter("kind", str, description="zones / pois: only this kind"),

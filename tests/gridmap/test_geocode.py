@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from gridmap.selectors import geocode_point
-from tests.factories import ZoneFactory, lonlat, rect, small_district
+from tests.factories import UserFactory, ZoneFactory, lonlat, rect, small_district
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +129,14 @@ def test_a_renamed_or_new_area_shows_at_once(district):
     assert geocode_point(lon=lon, lat=lat).community.name == "新西社区"
     ZoneFactory(code="F2", kind="frontage", name="新门前", geom=rect(30, 150, 50, 170))
     assert "F2" in [z.code for z in geocode_point(lon=lon, lat=lat).zones]
+
+
+def test_the_public_sees_shop_holders_but_not_the_people_holding_other_zones(client, district):
+    ZoneFactory(code="P1", kind="patrol", name="巡查一区", holder="监督员王伟",
+                geom=rect(0, 0, 400, 300))
+    lon, lat = lonlat(40, 155)
+    public = client.get(reverse("geocode"), {"lon": lon, "lat": lat}).json()["zones"]
+    assert {z["code"]: z["holder"] for z in public} == {"F1": "张记面馆", "J1": "", "P1": ""}
+    client.force_login(UserFactory(username="op", role="operator"))
+    staff = client.get(reverse("geocode"), {"lon": lon, "lat": lat}).json()["zones"]
+    assert {z["code"]: z["holder"] for z in staff}["P1"] == "监督员王伟"
