@@ -44,7 +44,7 @@ import pyproj
 import shapely
 from django.db import connection
 
-from ..crs import UnknownSRS, parse_srs, to_wgs84
+from ..crs import UnknownSRS, area_of_use, parse_srs, to_wgs84
 from ..models import (
     STORAGE_SRID,
     WGS84,
@@ -538,16 +538,10 @@ def _lowest(tree: shapely.STRtree, points: np.ndarray) -> np.ndarray:
     return out
 
 
-@lru_cache(maxsize=2)
 def _storage_domain(srid: int) -> tuple[float, float, float, float]:
     """WGS-84 box where the storage CRS may be used: its area of use plus 1°, as
     ``gridmap.crs.in_storage_crs_domain`` draws it for ``geocode_point``."""
-    area = pyproj.CRS.from_epsg(srid).area_of_use
-    west, south, east, north = (
-        (-180.0, -90.0, 180.0, 90.0)
-        if area is None
-        else (area.west, area.south, area.east, area.north)
-    )
+    west, south, east, north = area_of_use(srid)
     return west - 1.0, south - 1.0, east + 1.0, north + 1.0
 
 
