@@ -132,8 +132,9 @@ def test_a_renamed_or_new_area_shows_at_once(district):
 
 
 def test_the_public_sees_shop_holders_but_not_the_people_holding_other_zones(client, district):
-    ZoneFactory(code="P1", kind="patrol", name="巡查一区", holder="监督员王伟",
-                geom=rect(0, 0, 400, 300))
+    ZoneFactory(
+        code="P1", kind="patrol", name="巡查一区", holder="监督员王伟", geom=rect(0, 0, 400, 300)
+    )
     lon, lat = lonlat(40, 155)
     public = client.get(reverse("geocode"), {"lon": lon, "lat": lat}).json()["zones"]
     assert {z["code"]: z["holder"] for z in public} == {"F1": "张记面馆", "J1": "", "P1": ""}
