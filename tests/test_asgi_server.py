@@ -63,6 +63,8 @@ def test_gunicorn_with_uvicorn_workers_serves_the_api_from_a_pool():
                     assert response.status == 200
                     break
             except OSError:
+                if server.poll() is not None:
+                    pytest.fail(f"the server stopped: {server.communicate()[0].decode()}")
                 time.sleep(0.1)
         else:
             pytest.fail("the server did not come up")
