@@ -1,0 +1,351 @@
+"""Cases (案卷): the categories they are filed under, the cases, their events and evidence.
+
+A case is reported from a source (patrol inspector, camera, citizen, hotline, higher-level
+assignment, self-disposal), geocoded on intake (subdistrict, community, unit grid, zones, the
+nearest matching component for 部件 cases), given a responsible department, and then runs
+through the closed loop (cases/workflow.py). Everything that happens to a case is a row of the
+append-only ``CaseEvent`` log.
+"""
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from gridmap.models import STORAGE_SRID
+from gridmap.models.base import gist, valid_geometry
+
+
+class Category(models.Model):
+    """A case category (案件类别): a component (部件) or event (事件) subclass of the standard.
+
+    ``code`` is the kind's letter and the standard's 2-digit major and minor class:
+    ``C0101`` 部件 / 公用设施 / 上水井盖, ``E0102`` 事件 / 市容环境 / 暴露垃圾.
+    Each subclass carries the four fields of the published tables: 立案标准
+    (``filing_criterion``), 处置时限 (the ``CategoryTimeLimit`` rows), 结案标准
+    (``closing_criterion``) and 责任单位 (``department``).
+    """
+
+    class Kind(models.TextChoices):
+        COMPONENT = "component", _("component (部件)")
+        EVENT = "event", _("event (事件)")
+
+    code = models.CharField(max_length=12, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    major_code = models.CharField(max_length=2)
+    major_name = models.CharField(max_length=60)
+    minor_code = models.CharField(max_length=2)
+    minor_name = models.CharField(max_length=60)
+    #: Plain words for citizens choosing a category on the public page ("路灯不亮").
+    public_name = models.CharField(max_length=100, blank=True)
+    filing_criterion = models.TextField(_("filing criterion (立案标准)"), blank=True)
+    closing_criterion = models.TextField(_("closing criterion (结案标准)"), blank=True)
+    department = models.ForeignKey(
+        "gridmap.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="categories",
+        verbose_name=_("responsible department (责任单位)"),
+    )
+    #: For component (部件) categories: the component class a case of this category is about.
+    component_class = models.ForeignKey(
+        "gridmap.ComponentClass", on_delete=models.SET_NULL, null=True, blank=True
+    )
+    #: A new case of this category within this radius and window of an open one is flagged as a
+    #: probable duplicate of it.
+    duplicate_radius_m = models.FloatField(default=50)
+    duplicate_window_h = models.FloatField(default=24)
+    #: Remit tags (e.g. 餐饮油烟治理, 大气污染防治) the Minghu centre reports on.
+    remit = models.CharField(max_length=60, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "major_code", "minor_code"], name="category_kind_major_minor"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.major_name}/{self.minor_name}"
+
+
+class CategoryTimeLimit(models.Model):
+    """处置时限: how long disposal may take, by condition (main road, back street…) and urgency.
+
+    Working hours and working days are counted in working time (holidays and adjusted working
+    days, the configured working hours); minutes are wall-clock minutes.
+    """
+
+    class Unit(models.TextChoices):
+        WORKING_HOURS = "working_hours", _("working hours (工作时)")
+        WORKING_DAYS = "working_days", _("working days (工作日)")
+        MINUTES = "minutes", _("minutes (分钟)")
+
+    class Condition(models.TextChoices):
+        ANY = "any", _("any")
+        MAIN_ROAD = "main_road", _("main road (主干道)")
+        BACK_STREET = "back_street", _("back street (背街小巷)")
+
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="time_limits")
+    condition = models.CharField(max_length=20, choices=Condition.choices, default=Condition.ANY)
+    urgent = models.BooleanField(default=False)
+    value = models.FloatField()
+    unit = models.CharField(max_length=20, choices=Unit.choices)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("time limit")
+        verbose_name_plural = _("time limits")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "condition", "urgent"], name="timelimit_category_condition"
+            ),
+            models.CheckConstraint(condition=Q(value__gt=0), name="timelimit_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.value:g} {self.get_unit_display()}"
+
+
+class Campaign(models.Model):
+    """专项整治 — a campaign a case may be tagged with (e.g. 大气污染防治专项)."""
+
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("campaign (专项整治)")
+        verbose_name_plural = _("campaigns")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Case(models.Model):
+    """案卷 — one problem on the street, from report to closure."""
+
+    class Source(models.TextChoices):
+        INSPECTOR = "inspector", _("patrol inspector (监督员上报)")
+        CAMERA = "camera", _("camera (视频发现)")
+        PUBLIC = "public", _("public report (公众举报)")
+        HOTLINE = "hotline", _("hotline (热线)")
+        HIGHER_LEVEL = "higher_level", _("higher-level assignment (上级交办)")
+        SELF = "self", _("self-disposal (自处理)")
+
+    class Stage(models.TextChoices):
+        REPORTED = "reported", _("reported (发现问题)")
+        REGISTERED = "registered", _("registered (受理立案)")
+        DISPATCHED = "dispatched", _("dispatched (任务派遣)")
+        ON_SCENE = "on_scene", _("on scene (到达现场)")
+        HANDLED = "handled", _("handled (处置完成)")
+        CLOSED = "closed", _("closed (结案)")
+        REJECTED = "rejected", _("rejected (不予立案)")
+        VOID = "void", _("void (作废)")
+        MERGED = "merged", _("merged (合并)")
+
+    #: Stages after which nothing more happens to a case.
+    FINAL_STAGES = ("closed", "rejected", "void", "merged")
+
+    number = models.CharField(_("case number (案卷号)"), max_length=20, unique=True)
+    #: What a citizen types to follow the case: random, so that numbers cannot be guessed.
+    tracking = models.CharField(max_length=16, unique=True)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="cases")
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.REPORTED)
+    urgent = models.BooleanField(_("urgent (转应急)"), default=False)
+    condition = models.CharField(
+        max_length=20,
+        choices=CategoryTimeLimit.Condition.choices,
+        default=CategoryTimeLimit.Condition.ANY,
+        help_text=_("Where the problem is, for the time limit (main road or back street)."),
+    )
+    description = models.TextField(blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    geom = models.PointField(srid=STORAGE_SRID, spatial_index=False)
+    reported_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reported_cases",
+    )
+    #: Camera detections name the camera by its code (linked to a Camera by the cameras issue).
+    camera_code = models.CharField(max_length=60, blank=True)
+    #: The id of the case at the higher-level platform (上级交办) or in an imported archive.
+    external_id = models.CharField(max_length=100, blank=True)
+    #: 诉求人 — who called the hotline, and whether they want to hear back.
+    petitioner_name = models.CharField(max_length=100, blank=True)
+    petitioner_phone = models.CharField(max_length=40, blank=True)
+    petitioner_wants_reply = models.BooleanField(default=False)
+    #: A citizen's address for notifications about their report (optional).
+    contact_email = models.EmailField(blank=True)
+    contact_phone = models.CharField(max_length=40, blank=True)
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="cases"
+    )
+    # Geocoded on intake.
+    subdistrict = models.ForeignKey(
+        "gridmap.Subdistrict", on_delete=models.PROTECT, null=True, related_name="cases"
+    )
+    community = models.ForeignKey(
+        "gridmap.Community", on_delete=models.PROTECT, null=True, related_name="cases"
+    )
+    grid = models.ForeignKey(
+        "gridmap.UnitGrid", on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
+    )
+    zones = models.ManyToManyField("gridmap.ResponsibilityZone", blank=True, related_name="cases")
+    component = models.ForeignKey(
+        "gridmap.Component", on_delete=models.SET_NULL, null=True, blank=True, related_name="cases"
+    )
+    department = models.ForeignKey(
+        "gridmap.Department", on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
+    )
+    team = models.ForeignKey(
+        "gridmap.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="cases"
+    )
+    #: Set on intake when an open case of the same category is near in space and time.
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="probable_duplicates"
+    )
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged_cases"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    #: Imported from an archive (import_cases), not reported live.
+    historical = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-reported_at"]
+        indexes = [
+            gist("case"),
+            models.Index(fields=["stage", "reported_at"], name="case_stage_reported"),
+            models.Index(fields=["category", "reported_at"], name="case_category_reported"),
+            models.Index(fields=["community", "reported_at"], name="case_community_reported"),
+            models.Index(fields=["source", "external_id"], name="case_source_external"),
+        ]
+        constraints = [
+            valid_geometry("case"),
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~Q(external_id=""),
+                name="case_external_id_unique_per_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.category.minor_name if self.category_id else ''}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage not in self.FINAL_STAGES
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuses bulk updates and deletes: the event log is append-only."""
+
+    def update(self, **kwargs):
+        raise PermissionError("case events are append-only: they cannot be updated")
+
+    def delete(self):
+        raise PermissionError("case events are append-only: they cannot be deleted")
+
+
+class CaseEvent(models.Model):
+    """One thing that happened to a case: a transition, an upload, a note. Append-only.
+
+    The ORM refuses updates and deletes (``save`` of an existing row, ``delete``, queryset
+    ``update``/``delete``), and a trigger in the database refuses them whatever the caller.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=30, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(db_index=True)
+    from_stage = models.CharField(max_length=20, blank=True)
+    to_stage = models.CharField(max_length=20, blank=True)
+    geom = models.PointField(srid=STORAGE_SRID, spatial_index=False, null=True, blank=True)
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["case", "at"], name="caseevent_case_at")]
+        constraints = [valid_geometry("caseevent")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError("case events are append-only: they cannot be updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("case events are append-only: they cannot be deleted")
+
+
+def evidence_path(instance: "Evidence", filename: str) -> str:
+    # The stored name is ours (the sniffed type's extension); the uploaded name is kept apart.
+    return f"evidence/{instance.case_id}/{instance.sha256[:16]}{instance.extension}"
+
+
+def thumbnail_path(instance: "Evidence", filename: str) -> str:
+    return f"evidence/{instance.case_id}/{instance.sha256[:16]}.thumb.jpg"
+
+
+class Evidence(models.Model):
+    """A photo or video of a case, with the event it came with, tagged before / after disposal."""
+
+    class Media(models.TextChoices):
+        PHOTO = "photo", _("photo")
+        VIDEO = "video", _("video")
+
+    class Phase(models.TextChoices):
+        REPORT = "report", _("at the report")
+        BEFORE = "before", _("before disposal (处置前)")
+        AFTER = "after", _("after disposal (处置后)")
+        OTHER = "other", _("other")
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="evidence")
+    event = models.ForeignKey(
+        CaseEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="evidence"
+    )
+    media = models.CharField(max_length=10, choices=Media.choices)
+    phase = models.CharField(max_length=10, choices=Phase.choices, default=Phase.REPORT)
+    file = models.FileField(upload_to=evidence_path, max_length=200)
+    thumbnail = models.FileField(upload_to=thumbnail_path, max_length=200, blank=True)
+    content_type = models.CharField(max_length=60)
+    extension = models.CharField(max_length=10)
+    size_bytes = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    original_name = models.CharField(max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("evidence")
+        verbose_name_plural = _("evidence")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_media_display()} {self.original_name or self.pk}"
