@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.gis",
     "rest_framework",
+    "rest_framework.authtoken",
     "rest_framework_gis",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -220,11 +221,18 @@ STORAGES = {
 }
 MEDIA_ROOT = Path(env("GRIDMAP_MEDIA_ROOT", str(BASE_DIR / ".local" / "media")))
 MEDIA_URL = "media/"
+#: Largest accepted evidence files (MB): a phone photo is a few MB, a short video tens.
+GRIDMAP_MAX_PHOTO_MB = float(env("GRIDMAP_MAX_PHOTO_MB", "15"))
+GRIDMAP_MAX_VIDEO_MB = float(env("GRIDMAP_MAX_VIDEO_MB", "200"))
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "gridmap.authentication.SessionAuthentication401",
+        # Devices (cameras, 4G units) and scripts: a token per account (drf_create_token).
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

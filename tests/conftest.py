@@ -4,6 +4,8 @@
 it never touches the data of a running `make run` instance.
 """
 
+import os
+import shutil
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -22,6 +24,12 @@ TEST_REDIS_URL = _redis_url_with_db(settings.REDIS_URL, 9)
 def pytest_configure(config):
     settings.CACHES["default"]["LOCATION"] = TEST_REDIS_URL
     settings.CELERY_BROKER_URL = TEST_REDIS_URL
+    # Uploaded evidence of the test run, apart from the platform's own.
+    media = (
+        settings.BASE_DIR / ".local" / f"test-media-{os.environ.get('TOX_PARALLEL_ENV', 'main')}"
+    )
+    shutil.rmtree(media, ignore_errors=True)
+    settings.MEDIA_ROOT = media
     # Static files straight from the apps (no collectstatic before tests).
     settings.WHITENOISE_USE_FINDERS = True
     settings.WHITENOISE_AUTOREFRESH = True

@@ -210,3 +210,25 @@ def small_district() -> dict:
         "jurisdiction": jurisdiction,
         "team": team,
     }
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    """An event category (事件) unless told otherwise; 4 working hours to dispose."""
+
+    class Meta:
+        model = "cases.Category"
+        django_get_or_create = ["code"]
+        skip_postgeneration_save = True
+
+    code = factory.Sequence(lambda n: f"E09{n + 1:02d}")
+    kind = "event"
+    major_code = factory.LazyAttribute(lambda o: o.code[1:3])
+    major_name = "测试大类"
+    minor_code = factory.LazyAttribute(lambda o: o.code[3:5])
+    minor_name = factory.Sequence(lambda n: f"测试问题{n + 1}")
+    department = factory.SubFactory(DepartmentFactory)
+
+    @factory.post_generation
+    def limits(self, create, extracted, **kwargs):
+        if create and not self.time_limits.exists():
+            self.time_limits.create(condition="any", value=4, unit="working_hours")

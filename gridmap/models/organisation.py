@@ -79,6 +79,7 @@ class User(AbstractUser):
         PLANNER = "planner", _("planner (规划)")
         EVALUATOR = "evaluator", _("evaluator (考核)")
         ADMIN = "admin", _("administrator")
+        DEVICE = "device", _("device (设备: camera, 4G unit)")
 
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.OPERATOR)
     phone = models.CharField(max_length=30, blank=True)

@@ -34,6 +34,8 @@ from ..models import STORAGE_SRID, WGS84, Community, District, ResponsibilityZon
 class AreaRef:
     code: str
     name: str
+    #: Primary key, for callers that store the area (case intake); not part of equality.
+    id: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class ZoneRef:
     name: str
     kind: str
     holder: str
+    id: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,9 @@ _POINT = f"ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), {WGS84}), {ST
 # index scans: as a LATERAL join, a CTE or a sub-select with an aggregate, PostgreSQL spent as
 # much again on the plumbing as on the lookups themselves.
 _GRID_AND_ZONES_SQL = f"""
-SELECT 0, code, name, community_id FROM gridmap_unitgrid WHERE ST_Covers(geom, {_POINT})
+SELECT 0, code, name, community_id, id FROM gridmap_unitgrid WHERE ST_Covers(geom, {_POINT})
 UNION ALL
-SELECT 1, NULL, NULL, id FROM gridmap_responsibilityzone WHERE ST_Covers(geom, {_POINT})
+SELECT 1, NULL, NULL, id, NULL FROM gridmap_responsibilityzone WHERE ST_Covers(geom, {_POINT})
 """
 
 # Only for points no grid covers. Each level is asked directly, lowest code first.
@@ -99,21 +102,21 @@ class _Directory:
 
     def _load(self) -> None:
         zones = {
-            r[0]: ZoneRef(code=r[1], name=r[2], kind=r[3], holder=r[4])
+            r[0]: ZoneRef(code=r[1], name=r[2], kind=r[3], holder=r[4], id=r[0])
             for r in ResponsibilityZone.objects.values_list("id", "code", "name", "kind", "holder")
         }
         self.districts = {
-            i: AreaRef(code, name)
+            i: AreaRef(code, name, i)
             for i, code, name in District.objects.values_list("id", "code", "name")
         }
         self.subdistricts = {
-            i: (AreaRef(code, name), parent)
+            i: (AreaRef(code, name, i), parent)
             for i, code, name, parent in Subdistrict.objects.values_list(
                 "id", "code", "name", "district_id"
             )
         }
         self.communities = {
-            i: (AreaRef(code, name), parent)
+            i: (AreaRef(code, name, i), parent)
             for i, code, name, parent in Community.objects.values_list(
                 "id", "code", "name", "subdistrict_id"
             )
@@ -167,9 +170,13 @@ def geocode_point(*, lon: float, lat: float) -> Address:
     # on every call (which costs more than running it).
     cursor = _server_side_cursor()
     rows = cursor.execute(_GRID_AND_ZONES_SQL, params, prepare=True).fetchall()
-    grids = sorted((code, name, community) for kind, code, name, community in rows if not kind)
-    zone_ids = [zone for kind, _, _, zone in rows if kind]
-    grid_code, grid_name, community_id = grids[0] if grids else (None, None, None)
+    grids = sorted(
+        (code, name, community, grid_id)
+        for kind, code, name, community, grid_id in rows
+        if not kind
+    )
+    zone_ids = [zone for kind, _, _, zone, _ in rows if kind]
+    grid_code, grid_name, community_id, grid_id = grids[0] if grids else (None, None, None, None)
     subdistrict_id = district_id = None
     if community_id is None:
         community_id, subdistrict_id, district_id = cursor.execute(
@@ -189,6 +196,6 @@ def geocode_point(*, lon: float, lat: float) -> Address:
         district=d.districts.get(district_id),
         subdistrict=subdistrict[0] if subdistrict else None,
         community=community[0] if community else None,
-        grid=AreaRef(code=grid_code, name=grid_name or "") if grid_code else None,
+        grid=AreaRef(code=grid_code, name=grid_name or "", id=grid_id) if grid_code else None,
         zones=[d.zones[i] for i in zone_ids],
     )

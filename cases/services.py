@@ -1,0 +1,346 @@
+"""Writes of cases: intake from every source, evidence, duplicates.
+
+Intake (``case_report``) is on the hot path of every camera detection, patrol report and phone
+call, so it does its work in a handful of indexed queries inside one transaction: the category,
+the geocoder (one prepared statement), the nearest matching component and road (KNN with the
+``<->`` operator), the duplicate check, then the inserts. Follow-up work is enqueued with
+``transaction.on_commit`` only (and is redone from the database if Redis is down).
+"""
+
+import json
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.gis.geos import Point
+from django.core.files.base import ContentFile
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from gridmap.crs import parse_srs, to_wgs84
+from gridmap.models import STORAGE_SRID, WGS84
+from gridmap.selectors import geocode_point
+
+from .evidence import CheckedFile, check_upload, thumbnail
+from .models import Campaign, Case, CaseEvent, Category, Evidence
+
+#: How far in the future a reported time may lie (clock skew of phones and cameras).
+FUTURE_SKEW = timedelta(minutes=2)
+#: A component (部件) case is about the nearest component of its class within this radius.
+COMPONENT_RADIUS_M = 30.0
+#: The road a case lies on decides main road vs back street (for the time limit).
+ROAD_RADIUS_M = 40.0
+MAIN_ROAD_CLASSES = ("expressway", "primary", "secondary")
+TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+
+
+class IntakeError(Exception):
+    """A report that cannot be taken, with the field it concerns.
+
+    ``status`` 400: malformed or impossible input (a time in the future, a bad file);
+    422: well-formed but cannot be done (unknown category, outside the district).
+    """
+
+    def __init__(self, field: str, message: str, *, status: int = 422) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Petitioner:
+    """诉求人 of a hotline case."""
+
+    name: str = ""
+    phone: str = ""
+    wants_reply: bool = False
+
+
+def _new_tracking() -> str:
+    return "GM" + "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(10))
+
+
+def _to_wgs84(lon: float, lat: float, srs) -> tuple[float, float]:
+    """Input coordinates in ``srs`` (EPSG, gcj02, bd09) → WGS-84."""
+    srs = parse_srs(srs)
+    if srs in ("gcj02", "bd09"):
+        x, y = to_wgs84(lon, lat, srs)
+        return float(x), float(y)
+    if srs == WGS84:
+        return lon, lat
+    # PostGIS rather than pyproj: pyproj rebuilds its transformer in every new thread (~40 ms).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ST_X(p), ST_Y(p) FROM ST_Transform(ST_SetSRID(ST_MakePoint(%s, %s), %s), "
+            "4326) AS p",
+            [lon, lat, srs],
+        )
+        return cursor.fetchone()
+
+
+_NEARBY_SQL = f"""
+WITH p AS (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), {WGS84}),
+                               {STORAGE_SRID}) AS pt)
+SELECT
+  (SELECT json_build_array(c.id, c.owner_department_id) FROM gridmap_component c
+    WHERE %(component_class)s::bigint IS NOT NULL AND c.component_class_id = %(component_class)s
+      AND ST_DWithin(c.geom, p.pt, {COMPONENT_RADIUS_M}) ORDER BY c.geom <-> p.pt LIMIT 1),
+  (SELECT r.road_class FROM gridmap_road r WHERE ST_DWithin(r.geom, p.pt, {ROAD_RADIUS_M})
+    ORDER BY r.geom <-> p.pt LIMIT 1),
+  (SELECT k.id FROM cases_case k
+    WHERE k.category_id = %(category)s AND k.stage NOT IN ('closed', 'rejected', 'void', 'merged')
+      AND k.reported_at >= %(since)s AND ST_DWithin(k.geom, p.pt, %(radius)s)
+    ORDER BY k.geom <-> p.pt LIMIT 1)
+FROM p
+"""
+
+
+def _nearby(*, lon: float, lat: float, category: Category, reported_at: datetime) -> tuple:
+    """(component id, its owner department id) or None; nearest road class; probable duplicate.
+
+    KNN with ``<->`` inside ``ST_DWithin``: the index finds the nearest, not a sort of all.
+    """
+    params = {
+        "lon": lon,
+        "lat": lat,
+        "component_class": category.component_class_id,
+        "category": category.pk,
+        "since": reported_at - timedelta(hours=category.duplicate_window_h),
+        "radius": category.duplicate_radius_m,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_NEARBY_SQL, params)
+        component, road_class, duplicate = cursor.fetchone()
+    if isinstance(component, str):
+        component = json.loads(component)
+    return component, road_class, duplicate
+
+
+def case_report(
+    *,
+    source: str,
+    category_code: str,
+    lon: float,
+    lat: float,
+    srs=None,
+    description: str = "",
+    address: str = "",
+    reported_at: datetime | None = None,
+    external_id: str = "",
+    reporter=None,
+    camera_code: str = "",
+    petitioner: Petitioner | None = None,
+    contact_email: str = "",
+    contact_phone: str = "",
+    campaign_code: str = "",
+    urgent: bool = False,
+    uploads: Sequence = (),
+    checked_files: Sequence[CheckedFile] = (),
+) -> Case:
+    """Take a report: geocode it, find its department and probable duplicate, store it.
+
+    ``lon``/``lat`` in ``srs`` (default WGS-84; EPSG code, ``gcj02`` or ``bd09``). The case
+    starts in ``reported`` with one ``report`` event; the files (uploads, checked before anything
+    is written) become its evidence. Raises ``IntakeError`` naming the field at fault; nothing is
+    written then.
+    """
+    now = timezone.now()
+    reported_at = reported_at or now
+    if reported_at > now + FUTURE_SKEW:
+        raise IntakeError(
+            "reported_at",
+            _("reported_at %(at)s lies in the future.") % {"at": reported_at.isoformat()},
+            status=400,
+        )
+    category = (
+        Category.objects.filter(code=category_code, active=True)
+        .select_related("department")
+        .first()
+    )
+    if category is None:
+        raise IntakeError("category", _("Unknown category %(code)r.") % {"code": category_code})
+    campaign = None
+    if campaign_code:
+        campaign = Campaign.objects.filter(code=campaign_code).first()
+        if campaign is None:
+            raise IntakeError("campaign", _("Unknown campaign %(code)r.") % {"code": campaign_code})
+    try:
+        lon, lat = _to_wgs84(lon, lat, srs)
+    except ValueError as exc:
+        raise IntakeError("srs", str(exc), status=400) from exc
+    place = geocode_point(lon=lon, lat=lat)
+    if not place.inside:
+        message = _("The location (lon %(lon).6f, lat %(lat).6f) is outside the district.") % {
+            "lon": lon,
+            "lat": lat,
+        }
+        if -90 <= lon <= 90 and geocode_point(lon=lat, lat=lon).inside:
+            message += " " + _("It would be inside with lon and lat swapped.")
+        raise IntakeError("location", message)
+    if external_id:
+        earlier = Case.objects.filter(source=source, external_id=external_id).first()
+        if earlier is not None:
+            raise IntakeError(
+                "external_id",
+                _("%(source)s case %(id)s was already reported as case %(number)s.")
+                % {"source": source, "id": external_id, "number": earlier.number},
+                status=409,
+            )
+    files = list(checked_files)
+    try:
+        files += [check_upload(upload) for upload in uploads]
+    except ValueError as exc:
+        raise IntakeError("files", str(exc), status=400) from exc
+
+    component, road_class, duplicate_id = _nearby(
+        lon=lon, lat=lat, category=category, reported_at=reported_at
+    )
+    component_id, owner_department_id = component if component else (None, None)
+    department_id = owner_department_id or category.department_id
+    if road_class is None:
+        condition = "any"
+    else:
+        condition = "main_road" if road_class in MAIN_ROAD_CLASSES else "back_street"
+    petitioner = petitioner or Petitioner()
+    ids = _area_ids(place)
+
+    with _WrittenFiles() as written, transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence('cases_case', 'id'))")
+            case_id = cursor.fetchone()[0]
+        local = timezone.localtime(reported_at)
+        case = Case.objects.create(
+            id=case_id,
+            number=f"{local:%Y%m%d}{case_id:07d}",
+            tracking=_new_tracking(),
+            source=source,
+            category=category,
+            urgent=urgent,
+            condition=condition,
+            description=description,
+            address=address,
+            geom=Point(lon, lat, srid=WGS84),
+            reported_at=reported_at,
+            reporter=reporter,
+            camera_code=camera_code,
+            external_id=external_id,
+            petitioner_name=petitioner.name,
+            petitioner_phone=petitioner.phone,
+            petitioner_wants_reply=petitioner.wants_reply,
+            contact_email=contact_email,
+            contact_phone=contact_phone,
+            campaign=campaign,
+            subdistrict_id=ids["subdistrict"],
+            community_id=ids["community"],
+            grid_id=ids["grid"],
+            component_id=component_id,
+            department_id=department_id,
+            duplicate_of_id=duplicate_id,
+        )
+        if ids["zones"]:
+            case.zones.add(*ids["zones"])
+        event = CaseEvent.objects.create(
+            case=case,
+            kind="report",
+            actor=reporter,
+            at=reported_at,
+            to_stage=Case.Stage.REPORTED,
+            geom=case.geom,
+            note=description[:500],
+            data={"source": source, **({"duplicate_of": duplicate_id} if duplicate_id else {})},
+        )
+        evidence_store(
+            case=case, event=event, files=files, phase="report", user=reporter, written=written
+        )
+    return case
+
+
+def _area_ids(place) -> dict:
+    """Primary keys of the geocoded areas."""
+    return {
+        "subdistrict": place.subdistrict.id if place.subdistrict else None,
+        "community": place.community.id if place.community else None,
+        "grid": place.grid.id if place.grid else None,
+        "zones": [zone.id for zone in place.zones],
+    }
+
+
+class _WrittenFiles:
+    """Files written during a transaction; removed again if it fails (files are not
+    transactional). An outer transaction rolling back later can still leave orphans, which hold
+    no case's data and can be swept."""
+
+    def __init__(self) -> None:
+        self.names: list[tuple] = []
+
+    def __enter__(self) -> "_WrittenFiles":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            for storage, name in self.names:
+                storage.delete(name)
+
+
+def evidence_store(
+    *,
+    case: Case,
+    event: CaseEvent | None,
+    files: Iterable[CheckedFile],
+    phase: str,
+    user=None,
+    written: _WrittenFiles | None = None,
+) -> list[Evidence]:
+    """Store checked files as the case's evidence (photos get a thumbnail).
+
+    Call it inside the transaction that writes the event, within ``_WrittenFiles`` so that the
+    files are removed if that transaction fails.
+    """
+    stored: list[Evidence] = []
+    for checked in files:
+        item = Evidence(
+            case=case,
+            event=event,
+            media=checked.media,
+            phase=phase,
+            content_type=checked.content_type,
+            extension=checked.extension,
+            size_bytes=len(checked.content),
+            sha256=checked.sha256,
+            original_name=checked.name,
+            uploaded_by=user,
+        )
+        item.file.save("upload", ContentFile(checked.content), save=False)
+        if written is not None:
+            written.names.append((item.file.storage, item.file.name))
+        small = thumbnail(checked)
+        if small is not None:
+            item.thumbnail.save("thumb", small, save=False)
+            if written is not None:
+                written.names.append((item.thumbnail.storage, item.thumbnail.name))
+        item.save()
+        stored.append(item)
+    return stored
+
+
+def case_add_evidence(
+    *, case: Case, files: Sequence[CheckedFile], phase: str, note: str = "", user=None
+) -> list[Evidence]:
+    """Add checked photos / videos to a case, with an ``evidence`` event recording who and when."""
+    with _WrittenFiles() as written, transaction.atomic():
+        event = CaseEvent.objects.create(
+            case=case,
+            kind="evidence",
+            actor=user,
+            at=timezone.now(),
+            from_stage=case.stage,
+            to_stage=case.stage,
+            note=note,
+            data={"phase": phase, "files": len(files)},
+        )
+        return evidence_store(
+            case=case, event=event, files=files, phase=phase, user=user, written=written
+        )

@@ -1,0 +1,21 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("cases", api.CaseListView.as_view(), name="case-list"),
+    path("cases/<int:pk>", api.CaseDetailView.as_view(), name="case-detail"),
+    path("cases/<int:pk>/evidence", api.CaseEvidenceView.as_view(), name="case-evidence"),
+    path("evidence/<int:pk>", api.EvidenceFileView.as_view(), name="evidence-file"),
+    path(
+        "evidence/<int:pk>/thumbnail",
+        api.EvidenceFileView.as_view(thumbnail=True),
+        name="evidence-thumbnail",
+    ),
+    path("public/reports", api.PublicReportView.as_view(), name="public-report"),
+    path(
+        "public/reports/<str:tracking>",
+        api.PublicReportStatusView.as_view(),
+        name="public-report-status",
+    ),
+]
