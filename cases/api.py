@@ -12,7 +12,7 @@ from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.exceptions import (
     APIException,
     NotFound,
@@ -29,8 +29,10 @@ from gridmap.api import ClientAddressThrottle, LookupThrottle
 from gridmap.api_errors import Unprocessable
 from gridmap.models import User
 
+from . import workflow
 from .evidence import EvidenceRejected, check_upload
-from .models import Case, CaseEvent, Evidence
+from .loop import LoopError, Step, approval_decide, transition_apply
+from .models import ApprovalRequest, Case, CaseEvent, Clock, Evidence
 from .selectors import cases_visible_to
 from .serializers import (
     CaseCreateInput,
@@ -88,7 +90,10 @@ def _detail_queryset(user):
             "zones",
             Prefetch("evidence", queryset=Evidence.objects.order_by("uploaded_at", "id")),
             Prefetch("events", queryset=CaseEvent.objects.select_related("actor")),
+            Prefetch("clocks", queryset=Clock.objects.order_by("started_at", "id")),
+            "supervisions",
         )
+        .select_related("verifier")
         .annotate(geom_wgs84=Transform("geom", 4326))
     )
 
@@ -183,7 +188,11 @@ class CaseListView(APIView):
         page = paginator.paginate_queryset(filtered.qs, request, view=self)
         return paginator.get_paginated_response([case_feature(case) for case in page])
 
-    @extend_schema(request=CaseCreateInput, responses={201: None, 400: None, 403: None, 422: None})
+    @extend_schema(
+        operation_id="cases_report",
+        request=CaseCreateInput,
+        responses={201: None, 400: None, 403: None, 422: None},
+    )
     def post(self, request):
         data = CaseCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -353,3 +362,131 @@ class PublicReportStatusView(APIView):
                 "closed_at": case.closed_at,
             }
         )
+
+
+class TransitionInput(serializers.Serializer):
+    """What a transition may carry; which fields it needs depends on the transition."""
+
+    note = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    lon = serializers.FloatField(required=False, min_value=-180, max_value=180)
+    lat = serializers.FloatField(required=False, min_value=-90, max_value=90)
+    at = serializers.DateTimeField(required=False)
+    team = serializers.CharField(required=False, max_length=40)
+    result = serializers.ChoiceField(choices=["passed", "failed"], required=False)
+    target = serializers.IntegerField(required=False)
+    value = serializers.FloatField(required=False)
+    unit = serializers.ChoiceField(
+        choices=["minutes", "working_hours", "working_days"], required=False
+    )
+    phase = serializers.ChoiceField(choices=Evidence.Phase.choices, required=False)
+    files = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=False), required=False, max_length=10
+    )
+
+
+def loop_failed(exc: LoopError):
+    body = {exc.field: [exc.message]} if exc.field else exc.message
+    if exc.status == 400:
+        return ValidationError(body)
+    if exc.status == 403:
+        return PermissionDenied(exc.message)
+    if exc.status == 404:
+        return NotFound(exc.message)
+    return Conflict(body)
+
+
+class TransitionView(APIView):
+    """``POST /api/v1/cases/<id>/<transition>`` — the closed loop's steps (DESIGN §3).
+
+    409 for a transition the case's stage does not allow (the reason says which stages it
+    needs) or a double submission (same ``Idempotency-Key``); 403 for a role that may not apply
+    it; 404 for a case outside the user's area; 400 for a missing reason, evidence of the wrong
+    type, a time before the previous event. Steps that need an approval answer 202 with it."""
+
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        operation_id="cases_transition",
+        request=TransitionInput,
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        responses={200: None, 202: None, 400: None, 403: None, 404: None, 409: None},
+    )
+    def post(self, request, pk: int, transition: str):
+        if transition not in workflow.TRANSITIONS:
+            raise NotFound(_("There is no transition %(name)r.") % {"name": transition})
+        data = TransitionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = data.validated_data
+        try:
+            files = [check_upload(f) for f in d.get("files", [])]
+        except EvidenceRejected as exc:
+            raise ValidationError({"files": [str(exc)]}) from exc
+        step = Step(
+            note=d.get("note") or d.get("reason") or "",
+            lon=d.get("lon"),
+            lat=d.get("lat"),
+            at=d.get("at"),
+            files=files,
+            phase=d.get("phase") or "other",
+            idempotency_key=request.headers.get("Idempotency-Key", "")[:80],
+            params={k: d[k] for k in ("team", "result", "target", "value", "unit") if k in d},
+        )
+        try:
+            outcome = transition_apply(case_id=pk, name=transition, actor=request.user, step=step)
+        except LoopError as exc:
+            raise loop_failed(exc) from exc
+        case = _detail_queryset(request.user).filter(pk=pk).first()
+        body = {"event": outcome.event.pk, "case": case_feature(case, full=True) if case else None}
+        if outcome.approval is not None:
+            body["approval"] = approval_json(outcome.approval)
+            if outcome.approval.status == "pending":
+                return Response(body, status=status.HTTP_202_ACCEPTED)
+        return Response(body)
+
+
+def approval_json(approval: ApprovalRequest) -> dict:
+    return {
+        "id": approval.pk,
+        "case": approval.case_id,
+        "kind": approval.kind,
+        "status": approval.status,
+        "reason": approval.reason,
+        "payload": approval.payload,
+        "requested_by": approval.requested_by.username,
+        "requested_at": approval.requested_at,
+        "decided_by": approval.decided_by.username if approval.decided_by_id else None,
+        "decided_at": approval.decided_at,
+        "decision_note": approval.decision_note,
+    }
+
+
+class ApprovalListView(APIView):
+    """Approval requests on the user's cases (``?status=pending`` for the waiting ones)."""
+
+    @extend_schema(parameters=[OpenApiParameter("status", str)], responses={200: None})
+    def get(self, request):
+        approvals = ApprovalRequest.objects.filter(
+            case__in=cases_visible_to(request.user).values("pk")
+        ).select_related("requested_by", "decided_by")
+        wanted = request.query_params.get("status")
+        if wanted:
+            approvals = approvals.filter(status=wanted)
+        return Response([approval_json(a) for a in approvals[:500]])
+
+
+class ApprovalDecisionView(APIView):
+    """``POST /api/v1/approvals/<id>/approve`` or ``/refuse`` (with a ``note``)."""
+
+    approve = True
+
+    @extend_schema(request=None, responses={200: None, 400: None, 403: None, 404: None, 409: None})
+    def post(self, request, pk: int):
+        note = str(request.data.get("note", ""))[:5000]
+        try:
+            outcome = approval_decide(
+                approval_id=pk, actor=request.user, approve=self.approve, note=note
+            )
+        except LoopError as exc:
+            raise loop_failed(exc) from exc
+        return Response({"event": outcome.event.pk, "approval": approval_json(outcome.approval)})

@@ -5,3 +5,14 @@ from django.utils.translation import gettext_lazy as _
 class CasesConfig(AppConfig):
     name = "cases"
     verbose_name = _("Cases")
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from .calendar import calendar_changed
+        from .models import WorkingDayException
+
+        for signal in (post_save, post_delete):
+            signal.connect(
+                calendar_changed, sender=WorkingDayException, dispatch_uid=f"cal-{signal}"
+            )

@@ -56,6 +56,9 @@ class Category(models.Model):
     #: probable duplicate of it.
     duplicate_radius_m = models.FloatField(default=50)
     duplicate_window_h = models.FloatField(default=24)
+    #: Per-category overrides of the short clocks, in minutes: {"filing": 5, "dispatch": 1,
+    #: "arrival": 10, "feedback": 3}; missing kinds use GRIDMAP_CLOCK_MINUTES.
+    clock_minutes = models.JSONField(default=dict, blank=True)
     #: Remit tags (e.g. 餐饮油烟治理, 大气污染防治) the Minghu centre reports on.
     remit = models.CharField(max_length=60, blank=True)
     active = models.BooleanField(default=True)
@@ -220,6 +223,17 @@ class Case(models.Model):
     merged_into = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged_cases"
     )
+    #: The patrol inspector (监督员) who is to verify the disposal on site (核查).
+    verifier = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="verification_tasks",
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    #: Set while the case is suspended (挂账): all its open clocks are paused.
+    suspended_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     #: Imported from an archive (import_cases), not reported live.
     historical = models.BooleanField(default=False)
@@ -280,6 +294,9 @@ class CaseEvent(models.Model):
     geom = models.PointField(srid=STORAGE_SRID, spatial_index=False, null=True, blank=True)
     note = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
+    #: A client's key for "this submission": the same key twice on a case is refused (409), so a
+    #: double tap on a phone does not record a transition twice.
+    idempotency_key = models.CharField(max_length=80, blank=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -288,7 +305,14 @@ class CaseEvent(models.Model):
         verbose_name_plural = _("case events")
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["case", "at"], name="caseevent_case_at")]
-        constraints = [valid_geometry("caseevent")]
+        constraints = [
+            valid_geometry("caseevent"),
+            models.UniqueConstraint(
+                fields=["case", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="caseevent_idempotency_key",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
@@ -349,3 +373,210 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_media_display()} {self.original_name or self.pk}"
+
+
+class Clock(models.Model):
+    """One deadline of a case, as a row (so that evaluation reads outcomes, never recomputes).
+
+    Kinds and defaults: ``filing`` 5 min, ``dispatch`` 1 min, ``arrival`` 10 min, ``feedback``
+    3 min (wall clock; ``GRIDMAP_CLOCK_MINUTES``, per category ``Category.clock_minutes``);
+    ``disposal`` by the category's limit and ``verification`` (1 working hour by default) in
+    working time. ``limit_value``/``limit_unit`` keep the limit so that a pause can be resumed
+    exactly; ``due_at`` moves with pauses and extensions. ``outcome``: open, met (stopped in
+    time), late (stopped after ``due_at``), cancelled (the case went another way).
+    """
+
+    class Kind(models.TextChoices):
+        FILING = "filing", _("filing (立案)")
+        DISPATCH = "dispatch", _("dispatch (派遣)")
+        ARRIVAL = "arrival", _("arrival (到场)")
+        FEEDBACK = "feedback", _("video feedback (反馈)")
+        DISPOSAL = "disposal", _("disposal (处置)")
+        VERIFICATION = "verification", _("verification (核查)")
+
+    class Outcome(models.TextChoices):
+        OPEN = "open", _("running")
+        MET = "met", _("met in time")
+        LATE = "late", _("late")
+        CANCELLED = "cancelled", _("cancelled")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="clocks")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    started_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    limit_value = models.FloatField()
+    limit_unit = models.CharField(max_length=20, choices=CategoryTimeLimit.Unit.choices)
+    #: While paused (挂账): when the pause began. ``paused_s`` adds up finished pauses.
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_s = models.FloatField(default=0)
+    extended_s = models.FloatField(default=0)
+    met_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OPEN)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("clock")
+        verbose_name_plural = _("clocks")
+        ordering = ["started_at", "id"]
+        indexes = [
+            # The escalation sweep: running, unpaused, not yet escalated clocks by due time.
+            models.Index(
+                fields=["due_at"],
+                name="clock_due_sweep",
+                condition=Q(outcome="open", escalated_at__isnull=True, paused_at__isnull=True),
+            ),
+            models.Index(fields=["case", "kind"], name="clock_case_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} due {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class ApprovalRequest(models.Model):
+    """A step that needs someone's approval: extension (延时), suspension (挂账), void (作废) by the
+    shift leader, a return (回退) by the dispatcher. Request and decision are both events."""
+
+    class Kind(models.TextChoices):
+        EXTEND = "extend", _("extension (延时)")
+        SUSPEND = "suspend", _("suspension (挂账)")
+        RESUME = "resume", _("resumption")
+        VOID = "void", _("void (作废)")
+        RETURN = "return", _("return (回退)")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        APPROVED = "approved", _("approved")
+        REFUSED = "refused", _("refused")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="approvals")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.TextField()
+    payload = models.JSONField(default=dict, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("approval request")
+        verbose_name_plural = _("approval requests")
+        ordering = ["-requested_at"]
+        constraints = [
+            # One pending request of a kind per case: a second one is a double submission.
+            models.UniqueConstraint(
+                fields=["case", "kind"],
+                condition=Q(status="pending"),
+                name="approval_one_pending_per_kind",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.case_id} ({self.status})"
+
+
+class Supervision(models.Model):
+    """督办 — a leader's flag on a case with a note; the responsible unit must reply."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="supervisions")
+    note = models.TextField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    reply = models.TextField(blank=True)
+    replied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    replied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("supervision (督办)")
+        verbose_name_plural = _("supervisions")
+        ordering = ["-requested_at"]
+
+
+class WorkingDayException(models.Model):
+    """A day the calendar package has wrong or does not know yet (a newly announced holiday or
+    adjusted working day): ``working`` says whether it is a working day."""
+
+    day = models.DateField(unique=True)
+    working = models.BooleanField()
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("working-day exception")
+        verbose_name_plural = _("working-day exceptions")
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} {'working' if self.working else 'day off'}"
+
+
+class Notification(models.Model):
+    """A message to a user's in-app inbox, or (``user`` empty) only to an outside address such as
+    a frontage holder's phone. ``Delivery`` rows carry it through the outbound channels."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    kind = models.CharField(max_length=30)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["user", "created_at"],
+                name="notification_unread",
+                condition=Q(read_at__isnull=True),
+            )
+        ]
+
+
+class Delivery(models.Model):
+    """One notification through one outbound channel (e-mail, SMS gateway, webhook)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    channel = models.CharField(max_length=20)
+    address = models.CharField(max_length=300)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_pending",
+                condition=Q(status="pending"),
+            )
+        ]

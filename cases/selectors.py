@@ -27,7 +27,8 @@ def cases_visible_to(user) -> QuerySet[Case]:
     - a community lead: the cases in their community;
     - a department head: the cases their department answers for;
     - a team leader or field member: the cases dispatched to their team, and what they reported;
-    - a patrol inspector: what they reported and the cases in their patrol zones;
+    - a patrol inspector: what they reported, what they are to verify, and the cases in their
+      patrol zones;
     - a device (camera, 4G unit): what it reported.
     """
     cases = Case.objects.all()
@@ -52,6 +53,8 @@ def cases_visible_to(user) -> QuerySet[Case]:
         )
     if role == User.Role.INSPECTOR:
         return cases.filter(
-            Q(reporter=user) | Q(zones__kind="patrol", zones__responsible_user=user)
+            Q(reporter=user)
+            | Q(verifier=user)
+            | Q(zones__kind="patrol", zones__responsible_user=user)
         ).distinct()
     return cases.filter(reporter=user)

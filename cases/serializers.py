@@ -1,12 +1,14 @@
 """Input and output serializers of the case API (geometry in and out as WGS-84 GeoJSON)."""
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from gridmap.crs import UnknownSRS, parse_srs
 
-from .models import Case, CaseEvent, Evidence
+from .clocks import traffic_light
+from .models import Case, CaseEvent, Clock, Evidence
 
 
 class LocationInput(serializers.Serializer):
@@ -169,8 +171,25 @@ def event_json(event: CaseEvent) -> dict:
     }
 
 
+def clock_json(clock: Clock, *, now) -> dict:
+    light = traffic_light(clock, now=now)
+    return {
+        "kind": clock.kind,
+        "started_at": clock.started_at,
+        "due_at": clock.due_at,
+        "limit": {"value": clock.limit_value, "unit": clock.limit_unit},
+        "paused": clock.paused_at is not None,
+        "met_at": clock.met_at,
+        "outcome": clock.outcome,
+        "escalated_at": clock.escalated_at,
+        "light": light.colour,
+        "used": round(light.used, 3),
+    }
+
+
 def case_properties(case: Case, *, full: bool = False) -> dict:
     """The case as GeoJSON properties (the list's short form, or the detail's full one)."""
+    now = timezone.now()
     props = {
         "id": case.pk,
         "number": case.number,
@@ -215,6 +234,20 @@ def case_properties(case: Case, *, full: bool = False) -> dict:
             campaign=_ref(case.campaign),
             merged_into=case.merged_into_id,
             closed_at=case.closed_at,
+            verifier=case.verifier.username if case.verifier_id else None,
+            verified_at=case.verified_at,
+            suspended=case.suspended_at is not None,
+            supervised=any(s.replied_at is None for s in case.supervisions.all()),
+            supervisions=[
+                {
+                    "note": s.note,
+                    "requested_at": s.requested_at,
+                    "reply": s.reply,
+                    "replied_at": s.replied_at,
+                }
+                for s in case.supervisions.all()
+            ],
+            clocks=[clock_json(c, now=now) for c in case.clocks.all()],
             evidence=[evidence_json(e) for e in case.evidence.all()],
             history=[event_json(e) for e in case.events.all()],
         )

@@ -23,6 +23,8 @@ from gridmap.crs import parse_srs, to_wgs84
 from gridmap.models import STORAGE_SRID, WGS84
 from gridmap.selectors import geocode_point
 
+from . import workflow
+from .clocks import clocks_start
 from .evidence import CheckedFile, check_upload, thumbnail
 from .models import Campaign, Case, CaseEvent, Category, Evidence
 
@@ -139,13 +141,21 @@ def case_report(
     urgent: bool = False,
     uploads: Sequence = (),
     checked_files: Sequence[CheckedFile] = (),
+    self_disposed: bool = False,
+    before: Sequence[CheckedFile] = (),
+    after: Sequence[CheckedFile] = (),
 ) -> Case:
     """Take a report: geocode it, find its department and probable duplicate, store it.
 
     ``lon``/``lat`` in ``srs`` (default WGS-84; EPSG code, ``gcj02`` or ``bd09``). The case
-    starts in ``reported`` with one ``report`` event; the files (uploads, checked before anything
-    is written) become its evidence. Raises ``IntakeError`` naming the field at fault; nothing is
-    written then.
+    starts in ``reported`` with one ``report`` event and its filing clock; the files (uploads,
+    checked before anything is written) become its evidence.
+
+    ``self_disposed`` (自处理, source ``self``): a problem the reporter already fixed on the spot;
+    ``before`` and ``after`` evidence are required and the case goes straight to ``handled``,
+    waiting for the shift leader's verification.
+
+    Raises ``IntakeError`` naming the field at fault; nothing is written then.
     """
     now = timezone.now()
     reported_at = reported_at or now
@@ -194,6 +204,17 @@ def case_report(
         files += [check_upload(upload) for upload in uploads]
     except ValueError as exc:
         raise IntakeError("files", str(exc), status=400) from exc
+    if self_disposed:
+        if source != Case.Source.SELF:
+            raise IntakeError("source", _("A self-disposed case has source 'self'."), status=400)
+        if not before or not after:
+            raise IntakeError(
+                "files",
+                _("A self-disposed case needs evidence from before and after the fix."),
+                status=400,
+            )
+    elif source == Case.Source.SELF:
+        raise IntakeError("source", _("Source 'self' is for self-disposed cases."), status=400)
 
     component, road_class, duplicate_id = _nearby(
         lon=lon, lat=lat, category=category, reported_at=reported_at
@@ -207,7 +228,7 @@ def case_report(
     petitioner = petitioner or Petitioner()
     ids = _area_ids(place)
 
-    with _WrittenFiles() as written, transaction.atomic():
+    with WrittenFiles() as written, transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT nextval(pg_get_serial_sequence('cases_case', 'id'))")
             case_id = cursor.fetchone()[0]
@@ -233,6 +254,7 @@ def case_report(
             contact_email=contact_email,
             contact_phone=contact_phone,
             campaign=campaign,
+            stage=Case.Stage.HANDLED if self_disposed else Case.Stage.REPORTED,
             subdistrict_id=ids["subdistrict"],
             community_id=ids["community"],
             grid_id=ids["grid"],
@@ -247,14 +269,24 @@ def case_report(
             kind="report",
             actor=reporter,
             at=reported_at,
-            to_stage=Case.Stage.REPORTED,
+            to_stage=case.stage,
             geom=case.geom,
             note=description[:500],
-            data={"source": source, **({"duplicate_of": duplicate_id} if duplicate_id else {})},
+            data={
+                "source": source,
+                **({"duplicate_of": duplicate_id} if duplicate_id else {}),
+                **({"self_disposed": True} if self_disposed else {}),
+            },
         )
-        evidence_store(
-            case=case, event=event, files=files, phase="report", user=reporter, written=written
+        clocks_start(
+            case,
+            workflow.SELF_DISPOSAL_STARTS if self_disposed else workflow.REPORT_STARTS,
+            at=reported_at,
         )
+        for phase, batch in (("report", files), ("before", before), ("after", after)):
+            evidence_store(
+                case=case, event=event, files=batch, phase=phase, user=reporter, written=written
+            )
     return case
 
 
@@ -268,7 +300,7 @@ def _area_ids(place) -> dict:
     }
 
 
-class _WrittenFiles:
+class WrittenFiles:
     """Files written during a transaction; removed again if it fails (files are not
     transactional). An outer transaction rolling back later can still leave orphans, which hold
     no case's data and can be swept."""
@@ -276,7 +308,7 @@ class _WrittenFiles:
     def __init__(self) -> None:
         self.names: list[tuple] = []
 
-    def __enter__(self) -> "_WrittenFiles":
+    def __enter__(self) -> "WrittenFiles":
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -292,11 +324,11 @@ def evidence_store(
     files: Iterable[CheckedFile],
     phase: str,
     user=None,
-    written: _WrittenFiles | None = None,
+    written: WrittenFiles | None = None,
 ) -> list[Evidence]:
     """Store checked files as the case's evidence (photos get a thumbnail).
 
-    Call it inside the transaction that writes the event, within ``_WrittenFiles`` so that the
+    Call it inside the transaction that writes the event, within ``WrittenFiles`` so that the
     files are removed if that transaction fails.
     """
     stored: list[Evidence] = []
@@ -330,7 +362,7 @@ def case_add_evidence(
     *, case: Case, files: Sequence[CheckedFile], phase: str, note: str = "", user=None
 ) -> list[Evidence]:
     """Add checked photos / videos to a case, with an ``evidence`` event recording who and when."""
-    with _WrittenFiles() as written, transaction.atomic():
+    with WrittenFiles() as written, transaction.atomic():
         event = CaseEvent.objects.create(
             case=case,
             kind="evidence",

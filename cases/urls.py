@@ -6,6 +6,18 @@ urlpatterns = [
     path("cases", api.CaseListView.as_view(), name="case-list"),
     path("cases/<int:pk>", api.CaseDetailView.as_view(), name="case-detail"),
     path("cases/<int:pk>/evidence", api.CaseEvidenceView.as_view(), name="case-evidence"),
+    path("cases/<int:pk>/<slug:transition>", api.TransitionView.as_view(), name="case-transition"),
+    path("approvals", api.ApprovalListView.as_view(), name="approval-list"),
+    path(
+        "approvals/<int:pk>/approve",
+        api.ApprovalDecisionView.as_view(approve=True),
+        name="approval-approve",
+    ),
+    path(
+        "approvals/<int:pk>/refuse",
+        api.ApprovalDecisionView.as_view(approve=False),
+        name="approval-refuse",
+    ),
     path("evidence/<int:pk>", api.EvidenceFileView.as_view(), name="evidence-file"),
     path(
         "evidence/<int:pk>/thumbnail",

@@ -201,8 +201,54 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Tasks are acknowledged after they ran, so a worker that dies mid-task does not lose it.
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULE = {
+    "sweep-clocks": {
+        "task": "cases.tasks.sweep_clocks",
+        "schedule": float(env("GRIDMAP_SWEEP_INTERVAL_S", "2")),
+    },
+    "deliver-notifications": {
+        "task": "cases.tasks.deliver_notifications",
+        "schedule": float(env("GRIDMAP_SWEEP_INTERVAL_S", "2")),
+    },
+}
+# With Redis down, publishing must fail fast (the database is the truth; the sweeps catch up)
+# instead of holding a request while kombu retries.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_PUBLISH_RETRY = False
 #: Celery closes the database connection around every task unless told to reuse it.
 CELERY_DB_REUSE_MAX = int(env("CELERY_DB_REUSE_MAX", "1000"))
+
+# --- The closed loop: clocks, working time, escalation, notifications --------------------------
+#: Short clocks in wall-clock minutes (per category: Category.clock_minutes).
+GRIDMAP_CLOCK_MINUTES = {
+    "filing": float(env("GRIDMAP_FILING_MINUTES", "5")),
+    "dispatch": float(env("GRIDMAP_DISPATCH_MINUTES", "1")),
+    "arrival": float(env("GRIDMAP_ARRIVAL_MINUTES", "10")),
+    "feedback": float(env("GRIDMAP_FEEDBACK_MINUTES", "3")),
+}
+#: Verification (核查) and, for a category without a time limit, disposal: "VALUE UNIT".
+GRIDMAP_VERIFICATION_LIMIT = env("GRIDMAP_VERIFICATION_LIMIT", "1 working_hours")
+GRIDMAP_DEFAULT_DISPOSAL_LIMIT = env("GRIDMAP_DEFAULT_DISPOSAL_LIMIT", "1 working_days")
+#: Public holidays and adjusted working days (the `holidays` package's country code).
+GRIDMAP_HOLIDAY_COUNTRY = env("GRIDMAP_HOLIDAY_COUNTRY", "CN")
+GRIDMAP_WORKING_HOURS = env("GRIDMAP_WORKING_HOURS", "08:30-12:00,14:00-18:00")
+#: How often (s) Celery beat sweeps for overdue clocks and pending deliveries.
+GRIDMAP_SWEEP_INTERVAL_S = float(env("GRIDMAP_SWEEP_INTERVAL_S", "2"))
+#: Outbound channels: e-mail (Django's EMAIL_* settings), an SMS gateway (JSON POST
+#: {"to", "text"}), a webhook (JSON POST, signed with HMAC-SHA256 when a secret is set).
+#: A channel is on when configured.
+EMAIL_HOST = env("EMAIL_HOST", "")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "gridmap@localhost")
+EMAIL_TIMEOUT = 10
+GRIDMAP_SMS_URL = env("GRIDMAP_SMS_URL", "")
+GRIDMAP_SMS_TOKEN = env("GRIDMAP_SMS_TOKEN", "")
+GRIDMAP_WEBHOOK_URL = env("GRIDMAP_WEBHOOK_URL", "")
+GRIDMAP_WEBHOOK_SECRET = env("GRIDMAP_WEBHOOK_SECRET", "")
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = env("LANGUAGE_CODE", "zh-hans")

@@ -28,9 +28,9 @@ pytestmark = pytest.mark.django_db
 def cases():
     """Four cases: two in the west community (W1 garbage, W2 vending), two in the east."""
     area = small_district()
-    garbage = CategoryFactory(code="E0102", minor_name="暴露垃圾")
+    garbage = CategoryFactory(code="E9901", minor_name="暴露垃圾")
     vending = CategoryFactory(
-        code="E0401", minor_name="占道经营", department=DepartmentFactory(code="D03", name="综治办")
+        code="E9902", minor_name="占道经营", department=DepartmentFactory(code="D03", name="综治办")
     )
     now = timezone.now()
 
@@ -72,7 +72,7 @@ def test_the_list_filters_by_area_stage_category_source_time_and_bbox(client, ca
     assert ids(client.get(url, {"community": "410199001001"})) == sorted(
         [cases["W1"].pk, cases["W2"].pk]
     )
-    assert ids(client.get(url, {"category": "E0401"})) == sorted([cases["W2"].pk, cases["E2"].pk])
+    assert ids(client.get(url, {"category": "E9902"})) == sorted([cases["W2"].pk, cases["E2"].pk])
     assert ids(client.get(url, {"source": "hotline"})) == [cases["W2"].pk]
     assert ids(client.get(url, {"grid": "410199001002001"})) == [cases["E2"].pk]
     assert ids(client.get(url, {"department": "D03"})) == sorted([cases["W2"].pk, cases["E2"].pk])
@@ -94,7 +94,7 @@ def test_the_list_is_paginated_newest_first(client, cases):
     assert page["count"] == 4 and len(page["features"]) == 3 and page["next"]
     assert page["features"][0]["id"] == cases["E2"].pk
     props = page["features"][0]["properties"]
-    assert props["category"] == {"code": "E0401", "name": "占道经营"}
+    assert props["category"] == {"code": "E9902", "name": "占道经营"}
     assert page["features"][0]["geometry"]["type"] == "Point"
 
 
@@ -146,7 +146,7 @@ def test_a_citizen_reports_without_logging_in_and_follows_the_status(client, cas
     response = client.post(
         reverse("public-report"),
         {
-            "category": "E0102",
+            "category": "E9901",
             "lon": lon,
             "lat": lat,
             "description": "路边有垃圾",
@@ -170,7 +170,7 @@ def test_public_reports_need_no_csrf_token_and_never_act_as_the_logged_in_user(c
     lon, lat = lonlat(120, 120)
     response = browser.post(
         reverse("public-report"),
-        {"category": "E0102", "lon": lon, "lat": lat},
+        {"category": "E9901", "lon": lon, "lat": lat},
         content_type="application/json",
     )
     assert response.status_code == 201
@@ -181,7 +181,7 @@ def test_public_reports_are_rate_limited_per_client_address(client, cases, setti
     rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "report": "2/min"}
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     lon, lat = lonlat(120, 120)
-    body = {"category": "E0102", "lon": lon, "lat": lat}
+    body = {"category": "E9901", "lon": lon, "lat": lat}
     codes = [
         client.post(reverse("public-report"), body, content_type="application/json").status_code
         for _ in range(3)
@@ -193,7 +193,7 @@ def test_a_public_report_outside_the_district_or_of_no_category_is_refused(clien
     lon, lat = lonlat(-500, 100)
     outside = client.post(
         reverse("public-report"),
-        {"category": "E0102", "lon": lon, "lat": lat},
+        {"category": "E9901", "lon": lon, "lat": lat},
         content_type="application/json",
     )
     assert outside.status_code == 422

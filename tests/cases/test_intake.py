@@ -33,9 +33,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def district():
     area = small_district()
-    area["garbage"] = CategoryFactory(code="E0102", minor_name="暴露垃圾")
+    area["garbage"] = CategoryFactory(code="E9901", minor_name="暴露垃圾")
     area["lamp"] = CategoryFactory(
-        code="C0110",
+        code="C9910",
         kind="component",
         minor_name="路灯",
         component_class=ComponentClass.objects.get(major_code="01", minor_code="10"),
@@ -52,7 +52,7 @@ def inspector(client):
 
 def report(client, x, y, **extra):
     lon, lat = lonlat(x, y)
-    body = {"category": "E0102", "source": "inspector", "lon": lon, "lat": lat, **extra}
+    body = {"category": "E9901", "source": "inspector", "lon": lon, "lat": lat, **extra}
     return client.post(reverse("case-list"), body, content_type="application/json")
 
 
@@ -90,7 +90,7 @@ def test_a_phone_in_gcj02_reports_where_it_stands(client, district, inspector):
     response = client.post(
         reverse("case-list"),
         {
-            "category": "E0102",
+            "category": "E9901",
             "source": "inspector",
             "srs": "gcj02",
             "location": {"type": "Point", "coordinates": [float(glon), float(glat)]},
@@ -111,10 +111,10 @@ def test_a_component_case_goes_to_the_components_owner(client, district, inspect
         owner_department=owner,
         geom=point(100, 100),
     )
-    near = report(client, 110, 100, category="C0110").json()["properties"]
+    near = report(client, 110, 100, category="C9910").json()["properties"]
     assert near["component"]["code"] == "4101990110000001"
     assert near["department"]["code"] == "D99"
-    far = report(client, 180, 250, category="C0110").json()["properties"]
+    far = report(client, 180, 250, category="C9910").json()["properties"]
     assert far["component"] is None
     assert far["department"]["code"] == district["lamp"].department.code
 
@@ -131,7 +131,7 @@ def test_a_probable_duplicate_is_flagged(client, district, inspector):
     second = report(client, 120, 100).json()["properties"]
     assert second["duplicate_of"] == first
     assert report(client, 300, 250).json()["properties"]["duplicate_of"] is None  # far
-    other_category = report(client, 100, 100, category="C0110").json()["properties"]
+    other_category = report(client, 100, 100, category="C9910").json()["properties"]
     assert other_category["duplicate_of"] is None
     Case.objects.filter(pk=first).update(stage="closed")
     third = report(client, 101, 100).json()["properties"]
@@ -160,7 +160,7 @@ def test_bad_reports_are_refused_naming_the_problem_and_nothing_is_written(
     client.force_login(UserFactory(username="op", role=User.Role.OPERATOR))
     x = body.pop("x", 100)
     lon, lat = lonlat(x, 100)
-    payload = {"category": "E0102", "source": "hotline", "lon": lon, "lat": lat, **body}
+    payload = {"category": "E9901", "source": "hotline", "lon": lon, "lat": lat, **body}
     payload = {k: v for k, v in payload.items() if v is not None}
     response = client.post(
         reverse("case-list"), payload, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
@@ -182,7 +182,7 @@ def test_a_higher_level_case_keeps_its_external_id_once(client, district):
     client.force_login(UserFactory(username="op", role=User.Role.OPERATOR))
     lon, lat = lonlat(100, 100)
     body = {
-        "category": "E0102",
+        "category": "E9901",
         "source": "higher_level",
         "lon": lon,
         "lat": lat,
@@ -209,7 +209,7 @@ def test_a_hotline_case_records_the_petitioner_and_campaign(client, district):
     response = client.post(
         reverse("case-list"),
         {
-            "category": "E0102",
+            "category": "E9901",
             "source": "hotline",
             "lon": lon,
             "lat": lat,
@@ -254,7 +254,7 @@ def test_a_device_token_reports_camera_detections(client, district):
     response = client.post(
         reverse("case-list"),
         {
-            "category": "E0102",
+            "category": "E9901",
             "source": "camera",
             "camera_code": "410171-CAM-0007",
             "lon": lon,
@@ -274,7 +274,7 @@ def test_photos_come_with_a_report_and_are_served_after_a_permission_check(
     response = client.post(
         reverse("case-list"),
         {
-            "category": "E0102",
+            "category": "E9901",
             "source": "inspector",
             "lon": lon,
             "lat": lat,
@@ -312,7 +312,7 @@ def test_a_disguised_or_oversize_file_is_refused_and_nothing_is_kept(
     lon, lat = lonlat(40, 155)
     response = client.post(
         reverse("case-list"),
-        {"category": "E0102", "source": "inspector", "lon": lon, "lat": lat, "files": [pdf]},
+        {"category": "E9901", "source": "inspector", "lon": lon, "lat": lat, "files": [pdf]},
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 400
@@ -320,7 +320,7 @@ def test_a_disguised_or_oversize_file_is_refused_and_nothing_is_kept(
     settings.GRIDMAP_MAX_PHOTO_MB = 0.001
     response = client.post(
         reverse("case-list"),
-        {"category": "E0102", "source": "inspector", "lon": lon, "lat": lat, "files": [jpeg()]},
+        {"category": "E9901", "source": "inspector", "lon": lon, "lat": lat, "files": [jpeg()]},
     )
     assert response.status_code == 400 and "MB" in response.json()["files"][0]
     assert not Case.objects.exists() and not Evidence.objects.exists()
@@ -355,7 +355,7 @@ def test_files_written_before_a_failure_are_removed_with_the_transaction(
     with pytest.raises(RuntimeError, match="disk full"):
         services.case_report(
             source="inspector",
-            category_code="E0102",
+            category_code="E9901",
             lon=lon,
             lat=lat,
             reporter=inspector,
