@@ -227,33 +227,46 @@ def send_webhook(delivery: Delivery) -> None:
 SENDERS = {"email": send_email, "sms": send_sms, "webhook": send_webhook}
 
 
+LEASE = timedelta(minutes=5)
+
+
 def deliveries_send(*, limit: int = 200) -> int:
-    """Send due deliveries (each claimed with SKIP LOCKED, so concurrent workers never send one
-    twice); failures back off and are retried up to MAX_ATTEMPTS. Returns how many were sent."""
-    sent = 0
+    """Send due deliveries; returns how many went out.
+
+    Claiming and sending are apart: a short transaction claims due rows (``SKIP LOCKED``, so
+    concurrent workers never take the same one) by pushing their next attempt a lease ahead;
+    the sending happens outside any transaction (a slow mail server holds no lock); each result
+    is written back on its own. A worker that dies mid-send leaves the lease to expire and the
+    delivery is tried again. Failures back off and stop after MAX_ATTEMPTS.
+    """
     now = timezone.now()
     with transaction.atomic():
-        due = list(
-            Delivery.objects.select_for_update(skip_locked=True)
-            .select_related("notification__user")
+        claimed = list(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status="pending", next_attempt_at__lte=now)
             .order_by("next_attempt_at")[:limit]
         )
-        for delivery in due:
+        for delivery in claimed:
             delivery.attempts += 1
-            try:
-                SENDERS[delivery.channel](delivery)
-            except ChannelError as exc:
-                delivery.last_error = str(exc)[:1000]
-                if delivery.attempts >= MAX_ATTEMPTS:
-                    delivery.status = Delivery.Status.FAILED
-                else:
-                    delivery.next_attempt_at = now + timedelta(seconds=30 * 2**delivery.attempts)
+            delivery.next_attempt_at = now + LEASE
+        Delivery.objects.bulk_update(claimed, ["attempts", "next_attempt_at"])
+    sent = 0
+    for delivery in Delivery.objects.filter(pk__in=[d.pk for d in claimed]).select_related(
+        "notification__user"
+    ):
+        try:
+            SENDERS[delivery.channel](delivery)
+        except ChannelError as exc:
+            delivery.last_error = str(exc)[:1000]
+            if delivery.attempts >= MAX_ATTEMPTS:
+                delivery.status = Delivery.Status.FAILED
             else:
-                delivery.status = Delivery.Status.SENT
-                delivery.sent_at = timezone.now()
-                sent += 1
-            delivery.save(
-                update_fields=["attempts", "status", "sent_at", "last_error", "next_attempt_at"]
-            )
+                delivery.next_attempt_at = timezone.now() + timedelta(
+                    seconds=30 * 2**delivery.attempts
+                )
+        else:
+            delivery.status = Delivery.Status.SENT
+            delivery.sent_at = timezone.now()
+            sent += 1
+        delivery.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at"])
     return sent

@@ -23,7 +23,7 @@ from gridmap.crs import parse_srs, to_wgs84
 from gridmap.models import STORAGE_SRID, WGS84
 from gridmap.selectors import geocode_point
 
-from . import workflow
+from . import notify, workflow
 from .clocks import clocks_start
 from .evidence import CheckedFile, check_upload, thumbnail
 from .models import Campaign, Case, CaseEvent, Category, Evidence
@@ -287,7 +287,23 @@ def case_report(
             evidence_store(
                 case=case, event=event, files=batch, phase=phase, user=reporter, written=written
             )
+        if any(zone.kind == "frontage" for zone in place.zones):
+            _notify_frontage_holders(case)
     return case
+
+
+def _notify_frontage_holders(case: Case) -> None:
+    """门前五包: the shop answering for the spot hears of the case (inbox or SMS)."""
+    users, phones = notify.frontage_holders(case)
+    notify.notify(
+        users,
+        phones=phones,
+        kind="frontage",
+        case=case,
+        title=_("门前五包: %(category)s reported in front of your door (case %(number)s)")
+        % {"category": case.category.minor_name, "number": case.number},
+        body=case.description[:300],
+    )
 
 
 def _area_ids(place) -> dict:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, api_inbox
 
 urlpatterns = [
     path("cases", api.CaseListView.as_view(), name="case-list"),
@@ -24,6 +24,14 @@ urlpatterns = [
         api.EvidenceFileView.as_view(thumbnail=True),
         name="evidence-thumbnail",
     ),
+    path("notifications", api_inbox.InboxView.as_view(), name="inbox"),
+    path("notifications/stream", api_inbox.inbox_stream, name="inbox-stream"),
+    path(
+        "notifications/read-all",
+        api_inbox.MarkReadView.as_view(everything=True),
+        name="inbox-read-all",
+    ),
+    path("notifications/<int:pk>/read", api_inbox.MarkReadView.as_view(), name="inbox-read"),
     path("public/reports", api.PublicReportView.as_view(), name="public-report"),
     path(
         "public/reports/<str:tracking>",
