@@ -398,4 +398,9 @@ def demo_load(*, directory: Path, stdout: IO | None = None) -> dict[str, int]:
             )
             more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
             raise DemoDataError(f"nesting violated: {shown}{more}")
+        # The shipped case categories name their responsible departments (责任单位) by name;
+        # link the ones still without a department to the demo's departments.
+        from cases.taxonomy import categories_link_departments
+
+        counts["categories linked"] = categories_link_departments()
     return counts

@@ -74,6 +74,8 @@ CENTRE_ACCOUNTS = [
     ("planner", "planner", "规划"),
     ("evaluator", "evaluator", "考核"),
     ("admin", "admin", "系统管理员"),
+    # A camera / 4G unit posting detections with its API token (role "device").
+    ("camera_unit", "device", "视频监控设备"),
 ]
 
 NUMERALS = "一二三四五六七八九十"

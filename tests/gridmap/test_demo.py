@@ -88,7 +88,12 @@ def _demo_keys() -> dict:
 
 
 def _unload() -> None:
-    """Delete exactly the demo's rows (a team's jurisdiction links go with the team)."""
+    """Delete exactly the demo's rows (a team's jurisdiction links go with the team); the
+    shipped categories stay, unlinked from the demo's departments."""
+    from cases.models import Category
+
+    departments = _demo_keys().get(Department, [])
+    Category.objects.filter(department__code__in=departments).update(department=None)
     for model, keys in _demo_keys().items():
         key = "username" if model is User else "code"
         model.objects.filter(**{f"{key}__in": keys}).delete()
