@@ -13,6 +13,7 @@ import json
 import logging
 import urllib.request
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 import redis
@@ -70,6 +71,18 @@ def enabled_channels() -> list[str]:
     return channels
 
 
+@dataclass
+class Message:
+    """One notification to send: to ``users`` (inbox) and ``phones`` (SMS only)."""
+
+    users: Iterable[User]
+    kind: str
+    title: str
+    body: str = ""
+    case: Case | None = None
+    phones: Iterable[str] = ()
+
+
 def notify(
     users: Iterable[User],
     *,
@@ -81,52 +94,43 @@ def notify(
 ) -> list[Notification]:
     """Inbox notifications to ``users`` (each once) and SMS-only ones to ``phones`` (people
     without an account, e.g. a frontage holder), with their outbound deliveries."""
+    return notify_batch([Message(users, kind, title, body, case, phones)])
+
+
+def notify_batch(messages: Iterable[Message]) -> list[Notification]:
+    """Many notifications in two inserts (the escalation sweep sends thousands at once)."""
     now = timezone.now()
     channels = enabled_channels()
-    phones = [p for p in phones if p] if "sms" in channels else []
-    unique = {u.pk: u for u in users if u is not None and u.is_active}
-    notes = Notification.objects.bulk_create(
-        [
-            Notification(user=u, case=case, kind=kind, title=title, body=body, created_at=now)
-            for u in unique.values()
-        ]
-        + [
-            Notification(user=None, case=case, kind=kind, title=title, body=body, created_at=now)
-            for _ in phones
-        ]
-    )
+    rows: list[tuple[Notification, User | None, str | None]] = []
+    for message in messages:
+        unique = {u.pk: u for u in message.users if u is not None and u.is_active}
+        base = {
+            "case": message.case,
+            "kind": message.kind,
+            "title": message.title,
+            "body": message.body,
+            "created_at": now,
+        }
+        rows += [(Notification(user=u, **base), u, None) for u in unique.values()]
+        if "sms" in channels:
+            rows += [(Notification(user=None, **base), None, p) for p in message.phones if p]
+    notes = Notification.objects.bulk_create([note for note, _, _ in rows])
     deliveries = []
-    phone_list = list(phones)
-    for note in notes:
-        if note.user_id is not None:
-            user = unique[note.user_id]
+    for note, (_, user, phone) in zip(notes, rows, strict=True):
+        addresses = []
+        if user is not None:
             if "email" in channels and user.email:
-                deliveries.append(
-                    Delivery(
-                        notification=note, channel="email", address=user.email, next_attempt_at=now
-                    )
-                )
+                addresses.append(("email", user.email))
             if "sms" in channels and user.phone:
-                deliveries.append(
-                    Delivery(
-                        notification=note, channel="sms", address=user.phone, next_attempt_at=now
-                    )
-                )
+                addresses.append(("sms", user.phone))
         else:
-            deliveries.append(
-                Delivery(
-                    notification=note, channel="sms", address=phone_list.pop(0), next_attempt_at=now
-                )
-            )
+            addresses.append(("sms", phone))
         if "webhook" in channels:
-            deliveries.append(
-                Delivery(
-                    notification=note,
-                    channel="webhook",
-                    address=settings.GRIDMAP_WEBHOOK_URL,
-                    next_attempt_at=now,
-                )
-            )
+            addresses.append(("webhook", settings.GRIDMAP_WEBHOOK_URL))
+        deliveries += [
+            Delivery(notification=note, channel=channel, address=address, next_attempt_at=now)
+            for channel, address in addresses
+        ]
     Delivery.objects.bulk_create(deliveries)
     for note in notes:
         if note.user_id is not None:
@@ -146,9 +150,14 @@ def _live(note: Notification) -> dict:
     }
 
 
-def escalation_chain(case: Case) -> list[User]:
+def escalation_chain(case: Case, *, memo: dict | None = None) -> list[User]:
     """Who hears of an overdue clock: the team leader, the department head, the community's
-    subcontract leader and the office head; before dispatch, the shift leaders."""
+    subcontract leader and the office head; before dispatch, the shift leaders.
+
+    ``memo`` caches the answer per (team, department, community) within one sweep."""
+    key = (case.team_id, case.department_id, case.community_id)
+    if memo is not None and key in memo:
+        return memo[key]
     people = Q(role=User.Role.OFFICE_HEAD)
     if case.team_id:
         people |= Q(role=User.Role.TEAM_LEADER, team_id=case.team_id)
@@ -162,7 +171,10 @@ def escalation_chain(case: Case) -> list[User]:
     people |= Q(pk__in=list(subcontract))
     if case.community_id:
         people |= Q(led_communities=case.community_id)
-    return list(User.objects.filter(people, is_active=True).distinct())
+    found = list(User.objects.filter(people, is_active=True).distinct())
+    if memo is not None:
+        memo[key] = found
+    return found
 
 
 def frontage_holders(case: Case) -> tuple[list[User], list[str]]:
