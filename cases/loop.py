@@ -618,7 +618,7 @@ def clocks_escalate_due(*, now: datetime | None = None, batch: int = ESCALATION_
                 claimed = cursor.fetchall()
             if not claimed:
                 break
-            cases = Case.objects.in_bulk([row[1] for row in claimed])
+            cases = Case.objects.defer("geom", "description").in_bulk([row[1] for row in claimed])
             CaseEvent.objects.bulk_create(
                 CaseEvent(
                     case_id=case_id,
@@ -630,19 +630,21 @@ def clocks_escalate_due(*, now: datetime | None = None, batch: int = ESCALATION_
                 )
                 for clock_id, case_id, kind, due_at in claimed
             )
-            for clock_id, case_id, kind, _due in claimed:
-                case = cases[case_id]
-                notify.notify(
-                    notify.escalation_chain(case),
+            memo: dict = {}
+            notify.notify_batch(
+                notify.Message(
+                    notify.escalation_chain(cases[case_id], memo=memo),
                     kind="escalation",
-                    case=case,
+                    case=cases[case_id],
                     title=_("Overdue: %(clock)s of case %(number)s")
-                    % {"clock": Clock.Kind(kind).label, "number": case.number},
+                    % {"clock": Clock.Kind(kind).label, "number": cases[case_id].number},
                 )
-                notify.publish(
-                    notify.CONSOLE_CHANNEL,
-                    {"type": "escalation", "case": case_id, "clock": clock_id, "kind": kind},
-                )
+                for _clock, case_id, kind, _due in claimed
+            )
+            notify.publish(
+                notify.CONSOLE_CHANNEL,
+                {"type": "escalation", "clocks": [[c, k, kind] for c, k, kind, _ in claimed]},
+            )
         total += len(claimed)
         if len(claimed) < batch:
             break

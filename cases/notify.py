@@ -50,12 +50,22 @@ def _redis_client():
 
 def publish(channel: str, payload: dict) -> None:
     """Publish to live pages after the current transaction commits; never fails the caller."""
+    publish_many([(channel, payload)])
+
+
+def publish_many(items: list[tuple[str, dict]]) -> None:
+    """Several publications in one Redis round trip (a pipeline), after the commit."""
+    if not items:
+        return
 
     def send():
         try:
-            _redis_client().publish(channel, json.dumps(payload, default=str))
+            pipe = _redis_client().pipeline(transaction=False)
+            for channel, payload in items:
+                pipe.publish(channel, json.dumps(payload, default=str))
+            pipe.execute()
         except redis.RedisError as exc:
-            log.warning("live update to %s not published (Redis: %s)", channel, exc)
+            log.warning("%d live update(s) not published (Redis: %s)", len(items), exc)
 
     transaction.on_commit(send)
 
@@ -132,9 +142,7 @@ def notify_batch(messages: Iterable[Message]) -> list[Notification]:
             for channel, address in addresses
         ]
     Delivery.objects.bulk_create(deliveries)
-    for note in notes:
-        if note.user_id is not None:
-            publish(user_channel(note.user_id), _live(note))
+    publish_many([(user_channel(n.user_id), _live(n)) for n in notes if n.user_id is not None])
     return notes
 
 
