@@ -12,7 +12,18 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from . import admin_views
-from .models import Campaign, Category, CategoryTimeLimit
+from .models import (
+    ApprovalRequest,
+    Campaign,
+    Case,
+    CaseEvent,
+    Category,
+    CategoryTimeLimit,
+    Clock,
+    Delivery,
+    Notification,
+    WorkingDayException,
+)
 from .taxonomy import FORMATS
 
 
@@ -153,3 +164,79 @@ class CampaignAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "starts_on", "ends_on"]
     search_fields = ["code", "name"]
     date_hierarchy = "starts_on"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the closed loop: visible in the admin, changed only through it."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CaseEventInline(admin.TabularInline):
+    model = CaseEvent
+    fields = ["at", "kind", "from_stage", "to_stage", "actor", "note"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["at", "id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ClockInline(admin.TabularInline):
+    model = Clock
+    fields = ["kind", "started_at", "due_at", "paused_at", "met_at", "outcome", "escalated_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Case)
+class CaseAdmin(ReadOnlyAdmin):
+    """Cases are reported and moved through the API; the admin shows their whole record."""
+
+    list_display = ["number", "category", "source", "stage", "community", "team", "reported_at"]
+    list_filter = ["stage", "source", "urgent", "historical", "community", "department"]
+    search_fields = ["number", "tracking", "external_id", "description", "address"]
+    date_hierarchy = "reported_at"
+    inlines = [CaseEventInline, ClockInline]
+    list_select_related = ["category", "community", "team"]
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ReadOnlyAdmin):
+    list_display = ["case", "kind", "status", "requested_by", "requested_at", "decided_by"]
+    list_filter = ["kind", "status"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "user", "kind", "title", "read_at"]
+    list_filter = ["kind"]
+    search_fields = ["title", "user__username"]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["notification", "channel", "address", "status", "attempts", "sent_at"]
+    list_filter = ["channel", "status"]
+
+
+@admin.register(WorkingDayException)
+class WorkingDayExceptionAdmin(admin.ModelAdmin):
+    """A newly announced holiday or adjusted working day, before the calendar package has it."""
+
+    list_display = ["day", "working", "note"]
+    list_filter = ["working"]
+    date_hierarchy = "day"

@@ -526,3 +526,20 @@ def test_the_admin_filters_by_major_class_and_remit(admin_client):
     assert {c.kind for c in events.context["cl"].result_list} == {"event"}
     dogs = admin_client.get(url, {"remit": "养犬治理"})
     assert {c.minor_name for c in dogs.context["cl"].result_list} == {"违规养犬", "流浪犬"}
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_a_cases_record_read_only(client):
+    from cases.services import case_report
+    from tests.factories import CategoryFactory, UserFactory, lonlat, small_district
+
+    small_district()
+    CategoryFactory(code="E9901")
+    lon, lat = lonlat(50, 50)
+    case = case_report(source="hotline", category_code="E9901", lon=lon, lat=lat)
+    client.force_login(UserFactory(username="root", role="admin", is_staff=True, is_superuser=True))
+    page = client.get(f"/admin/cases/case/{case.pk}/change/")
+    assert page.status_code == 200
+    assert case.number in page.content.decode() and "filing" in page.content.decode()
+    assert client.get("/admin/cases/case/add/").status_code == 403
+    assert client.get("/admin/cases/workingdayexception/add/").status_code == 200
