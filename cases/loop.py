@@ -106,7 +106,10 @@ def _moment(case: Case, step: Step) -> datetime:
     if last is not None and at < last:
         raise LoopError(
             _("The time %(at)s is before the case's previous event (%(last)s).")
-            % {"at": at.isoformat(), "last": last.isoformat()},
+            % {
+                "at": timezone.localtime(at).isoformat(),
+                "last": timezone.localtime(last).isoformat(),
+            },
             status=400,
             field="at",
         )

@@ -191,7 +191,9 @@ def test_a_higher_level_case_keeps_its_external_id_once(client, district):
     assert (
         client.post(reverse("case-list"), body, content_type="application/json").status_code == 201
     )
-    again = client.post(reverse("case-list"), body, content_type="application/json")
+    again = client.post(
+        reverse("case-list"), body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert again.status_code == 409
     assert "already reported" in " ".join(again.json()["external_id"])
     missing = client.post(

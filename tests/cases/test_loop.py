@@ -72,6 +72,7 @@ def media(kind="photo"):
 def step(client, user, case, name, *, files=None, headers=None, **body):
     client.force_login(user)
     url = reverse("case-transition", args=[case.pk, name])
+    headers = {"HTTP_ACCEPT_LANGUAGE": "en", **(headers or {})}
     if files is not None:
         return client.post(url, {**body, "files": files}, **(headers or {}))
     return client.post(url, body, content_type="application/json", **(headers or {}))
