@@ -120,8 +120,11 @@ def test_notifications_go_out_by_email_and_webhook_through_the_worker(
     with transaction.atomic():
         notify([user], kind="test", title="案件 123 已超时", body="请尽快处理")
     try:
-        wait_for(lambda: smtp_sink.messages and webhook.requests, timeout=30,
-                 what="e-mail and webhook delivery")
+        wait_for(
+            lambda: smtp_sink.messages and webhook.requests,
+            timeout=30,
+            what="e-mail and webhook delivery",
+        )
     except AssertionError:
         print(list(Delivery.objects.values()), celery.output()[-4000:])
         raise
