@@ -10,6 +10,7 @@ from django.contrib.gis.db.models.functions import Transform
 from django.contrib.gis.geos import Polygon
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -40,6 +41,7 @@ from .serializers import (
     PublicReportInput,
     case_feature,
     evidence_json,
+    intake_receipt,
 )
 from .services import IntakeError, Petitioner, case_add_evidence, case_report
 
@@ -74,26 +76,25 @@ def _intake_failed(exc: IntakeError):
 
 
 def _detail_queryset(user):
+    # Few joins, more prefetches: an eleven-table join took PostgreSQL ~7 ms to plan (0.2 ms
+    # to run); each prefetch is a primary-key lookup that plans in microseconds.
     return (
         cases_visible_to(user)
-        .select_related(
-            "category",
+        .select_related("category", "department")
+        .prefetch_related(
             "community",
             "subdistrict",
             "grid",
-            "department",
             "team",
             "campaign",
             "component__component_class",
-        )
-        .prefetch_related(
+            "verifier",
             "zones",
             Prefetch("evidence", queryset=Evidence.objects.order_by("uploaded_at", "id")),
             Prefetch("events", queryset=CaseEvent.objects.select_related("actor")),
             Prefetch("clocks", queryset=Clock.objects.order_by("started_at", "id")),
             "supervisions",
         )
-        .select_related("verifier")
         .annotate(geom_wgs84=Transform("geom", 4326))
     )
 
@@ -229,8 +230,12 @@ class CaseListView(APIView):
             )
         except IntakeError as exc:
             raise _intake_failed(exc) from exc
-        case = _detail_queryset(request.user).get(pk=case.pk)
-        return Response(case_feature(case, full=True), status=status.HTTP_201_CREATED)
+        # A short answer from the case in hand: intake is the hot path, and reading the whole
+        # record back would cost more than taking the report. GET the Location for the rest.
+        url = reverse("case-detail", args=[case.pk])
+        response = Response(intake_receipt(case), status=status.HTTP_201_CREATED)
+        response["Location"] = url
+        return response
 
 
 def _visible_case(request, pk) -> Case:

@@ -1,10 +1,13 @@
 """Reads of cases: what a user may see (role and area), lists with filters, one case's record."""
 
+import time
+
 from django.db.models import Q, QuerySet
+from django.db.models.signals import post_save
 
 from gridmap.models import User
 
-from .models import Case
+from .models import Case, Category, CategoryTimeLimit
 
 #: Roles that see every case of the district.
 DISTRICT_ROLES = {
@@ -58,3 +61,35 @@ def cases_visible_to(user) -> QuerySet[Case]:
             | Q(zones__kind="patrol", zones__responsible_user=user)
         ).distinct()
     return cases.filter(reporter=user)
+
+
+class _CategoryCache:
+    """Active categories by code, in process: intake reads one per report. Reloaded after
+    ``CATEGORY_CACHE_S`` seconds, on an unknown code, and when this process saves one."""
+
+    def __init__(self) -> None:
+        self._by_code: dict[str, Category] = {}
+        self._loaded_at = float("-inf")
+
+    def invalidate(self, **kwargs) -> None:
+        self._loaded_at = float("-inf")
+
+    def get(self, code: str) -> Category | None:
+        stale = time.monotonic() - self._loaded_at > CATEGORY_CACHE_S
+        if stale or code not in self._by_code:
+            self._by_code = {
+                c.code: c for c in Category.objects.filter(active=True).select_related("department")
+            }
+            self._loaded_at = time.monotonic()
+        return self._by_code.get(code)
+
+
+CATEGORY_CACHE_S = 60.0
+_categories = _CategoryCache()
+post_save.connect(_categories.invalidate, sender=Category, dispatch_uid="category-cache")
+post_save.connect(_categories.invalidate, sender=CategoryTimeLimit, dispatch_uid="limit-cache")
+
+
+def category_by_code(code: str) -> Category | None:
+    """The active category with this code (cached in process), or None."""
+    return _categories.get(code)

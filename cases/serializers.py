@@ -263,3 +263,30 @@ def case_feature(case: Case, *, full: bool = False) -> dict:
         "geometry": {"type": "Point", "coordinates": [round(point.x, 7), round(point.y, 7)]},
         "properties": case_properties(case, full=full),
     }
+
+
+def intake_receipt(case: Case) -> dict:
+    """What ``POST /api/v1/cases`` answers: the new case's keys and where it was placed, built
+    from what intake already holds (no query)."""
+    place = getattr(case, "address_found", None)
+    return {
+        "id": case.pk,
+        "number": case.number,
+        "tracking": case.tracking,
+        "stage": case.stage,
+        "category": case.category.code,
+        "url": reverse("case-detail", args=[case.pk]),
+        "subdistrict": _area(place.subdistrict) if place else None,
+        "community": _area(place.community) if place else None,
+        "grid": place.grid.code if place and place.grid else None,
+        "zones": [{"code": z.code, "kind": z.kind} for z in place.zones] if place else [],
+        "department": case.department_id,
+        "component": case.component_id,
+        "condition": case.condition,
+        "duplicate_of": case.duplicate_of_id,
+        "evidence": [evidence_json(e) for e in getattr(case, "stored_evidence", [])],
+    }
+
+
+def _area(ref) -> dict | None:
+    return None if ref is None else {"code": ref.code, "name": ref.name}

@@ -27,6 +27,7 @@ from . import notify, workflow
 from .clocks import clocks_start
 from .evidence import CheckedFile, check_upload, thumbnail
 from .models import Campaign, Case, CaseEvent, Category, Evidence
+from .selectors import category_by_code
 
 #: How far in the future a reported time may lie (clock skew of phones and cameras).
 FUTURE_SKEW = timedelta(minutes=2)
@@ -165,11 +166,7 @@ def case_report(
             _("reported_at %(at)s lies in the future.") % {"at": reported_at.isoformat()},
             status=400,
         )
-    category = (
-        Category.objects.filter(code=category_code, active=True)
-        .select_related("department")
-        .first()
-    )
+    category = category_by_code(category_code)
     if category is None:
         raise IntakeError("category", _("Unknown category %(code)r.") % {"code": category_code})
     campaign = None
@@ -263,7 +260,10 @@ def case_report(
             duplicate_of_id=duplicate_id,
         )
         if ids["zones"]:
-            case.zones.add(*ids["zones"])
+            # Straight into the link table: .add() would first read which links exist.
+            Case.zones.through.objects.bulk_create(
+                [Case.zones.through(case_id=case.pk, responsibilityzone_id=z) for z in ids["zones"]]
+            )
         event = CaseEvent.objects.create(
             case=case,
             kind="report",
@@ -283,12 +283,14 @@ def case_report(
             workflow.SELF_DISPOSAL_STARTS if self_disposed else workflow.REPORT_STARTS,
             at=reported_at,
         )
+        case.stored_evidence = []
         for phase, batch in (("report", files), ("before", before), ("after", after)):
-            evidence_store(
+            case.stored_evidence += evidence_store(
                 case=case, event=event, files=batch, phase=phase, user=reporter, written=written
             )
         if any(zone.kind == "frontage" for zone in place.zones):
             _notify_frontage_holders(case)
+    case.address_found = place
     return case
 
 

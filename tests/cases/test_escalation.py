@@ -53,7 +53,7 @@ def test_an_overdue_clock_escalates_exactly_once_even_with_redis_down_during_int
     )
     assert response.status_code == 201, "intake must not need Redis"
     assert time.monotonic() - started < 3, "intake must not wait for Redis"
-    case_id = response.json()["properties"]["id"]
+    case_id = response.json()["id"]
     clock = Clock.objects.get(case_id=case_id, kind="filing")
     time.sleep(max(0.0, (clock.due_at - timezone.now()).total_seconds()) + 1.5)
     assert escalations(case_id) == [], "nothing can escalate while the broker is down"

@@ -50,10 +50,26 @@ def inspector(client):
     return user
 
 
+class Followed:
+    """A POST's status and its short receipt, and the new case's detail as GET answers it."""
+
+    def __init__(self, client, response):
+        self.status_code = response.status_code
+        self.receipt = response.json()
+        self.detail = (
+            client.get(response["Location"]).json() if response.status_code == 201 else None
+        )
+
+    def json(self):
+        return self.detail if self.detail is not None else self.receipt
+
+
 def report(client, x, y, **extra):
     lon, lat = lonlat(x, y)
     body = {"category": "E9901", "source": "inspector", "lon": lon, "lat": lat, **extra}
-    return client.post(reverse("case-list"), body, content_type="application/json")
+    return Followed(
+        client, client.post(reverse("case-list"), body, content_type="application/json")
+    )
 
 
 def jpeg(width=640, height=480, colour=(200, 80, 40)) -> io.BytesIO:
@@ -66,7 +82,7 @@ def jpeg(width=640, height=480, colour=(200, 80, 40)) -> io.BytesIO:
 
 def test_an_inspector_report_is_geocoded_and_given_its_department(client, district, inspector):
     response = report(client, 40, 155, description="垃圾堆在路边")
-    assert response.status_code == 201, response.content
+    assert response.status_code == 201, response.receipt
     body = response.json()
     assert body["type"] == "Feature"
     props = body["properties"]
@@ -87,17 +103,20 @@ def test_an_inspector_report_is_geocoded_and_given_its_department(client, distri
 
 def test_a_phone_in_gcj02_reports_where_it_stands(client, district, inspector):
     glon, glat = wgs84_to_gcj02(*lonlat(300, 60))
-    response = client.post(
-        reverse("case-list"),
-        {
-            "category": "E9901",
-            "source": "inspector",
-            "srs": "gcj02",
-            "location": {"type": "Point", "coordinates": [float(glon), float(glat)]},
-        },
-        content_type="application/json",
+    response = Followed(
+        client,
+        client.post(
+            reverse("case-list"),
+            {
+                "category": "E9901",
+                "source": "inspector",
+                "srs": "gcj02",
+                "location": {"type": "Point", "coordinates": [float(glon), float(glat)]},
+            },
+            content_type="application/json",
+        ),
     )
-    assert response.status_code == 201, response.content
+    assert response.status_code == 201, response.receipt
     x, y = local_xy(*response.json()["geometry"]["coordinates"])
     assert abs(x - 300) < 0.5 and abs(y - 60) < 0.5
     assert response.json()["properties"]["community"]["code"] == "410199001002"
@@ -208,20 +227,23 @@ def test_a_hotline_case_records_the_petitioner_and_campaign(client, district):
     Campaign.objects.create(code="AIR2026", name="大气污染防治专项")
     client.force_login(UserFactory(username="op", role=User.Role.OPERATOR))
     lon, lat = lonlat(100, 100)
-    response = client.post(
-        reverse("case-list"),
-        {
-            "category": "E9901",
-            "source": "hotline",
-            "lon": lon,
-            "lat": lat,
-            "petitioner_name": "李女士",
-            "petitioner_phone": "13900000000",
-            "petitioner_wants_reply": True,
-            "campaign": "AIR2026",
-            "urgent": True,
-        },
-        content_type="application/json",
+    response = Followed(
+        client,
+        client.post(
+            reverse("case-list"),
+            {
+                "category": "E9901",
+                "source": "hotline",
+                "lon": lon,
+                "lat": lat,
+                "petitioner_name": "李女士",
+                "petitioner_phone": "13900000000",
+                "petitioner_wants_reply": True,
+                "campaign": "AIR2026",
+                "urgent": True,
+            },
+            content_type="application/json",
+        ),
     )
     props = response.json()["properties"]
     assert props["petitioner"] == {"name": "李女士", "phone": "13900000000", "wants_reply": True}
@@ -253,6 +275,7 @@ def test_a_device_token_reports_camera_detections(client, district):
     camera = UserFactory(username="cam-unit-7", role=User.Role.DEVICE)
     token = Token.objects.create(user=camera)
     lon, lat = lonlat(100, 100)
+    auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
     response = client.post(
         reverse("case-list"),
         {
@@ -263,27 +286,33 @@ def test_a_device_token_reports_camera_detections(client, district):
             "lat": lat,
         },
         content_type="application/json",
-        HTTP_AUTHORIZATION=f"Token {token.key}",
+        **auth,
     )
     assert response.status_code == 201
-    assert response.json()["properties"]["camera_code"] == "410171-CAM-0007"
+    receipt = response.json()
+    assert receipt["community"]["code"] == "410199001001" and receipt["stage"] == "reported"
+    detail = client.get(response["Location"], **auth).json()["properties"]
+    assert detail["camera_code"] == "410171-CAM-0007"
 
 
 def test_photos_come_with_a_report_and_are_served_after_a_permission_check(
     client, district, inspector
 ):
     lon, lat = lonlat(40, 155)
-    response = client.post(
-        reverse("case-list"),
-        {
-            "category": "E9901",
-            "source": "inspector",
-            "lon": lon,
-            "lat": lat,
-            "files": [jpeg(), jpeg(colour=(10, 200, 10))],
-        },
+    response = Followed(
+        client,
+        client.post(
+            reverse("case-list"),
+            {
+                "category": "E9901",
+                "source": "inspector",
+                "lon": lon,
+                "lat": lat,
+                "files": [jpeg(), jpeg(colour=(10, 200, 10))],
+            },
+        ),
     )
-    assert response.status_code == 201, response.content
+    assert response.status_code == 201, response.receipt
     evidence = response.json()["properties"]["evidence"]
     assert [e["media"] for e in evidence] == ["photo", "photo"]
     assert all(e["phase"] == "report" for e in evidence)
@@ -320,9 +349,12 @@ def test_a_disguised_or_oversize_file_is_refused_and_nothing_is_kept(
     assert response.status_code == 400
     assert "photo.jpg: not a photo" in response.json()["files"][0]
     settings.GRIDMAP_MAX_PHOTO_MB = 0.001
-    response = client.post(
-        reverse("case-list"),
-        {"category": "E9901", "source": "inspector", "lon": lon, "lat": lat, "files": [jpeg()]},
+    response = Followed(
+        client,
+        client.post(
+            reverse("case-list"),
+            {"category": "E9901", "source": "inspector", "lon": lon, "lat": lat, "files": [jpeg()]},
+        ),
     )
     assert response.status_code == 400 and "MB" in response.json()["files"][0]
     assert not Case.objects.exists() and not Evidence.objects.exists()
