@@ -47,6 +47,11 @@ def clock_limit(case: Case, kind: str) -> tuple[float, str]:
 
 def clocks_start(case: Case, kinds, *, at: datetime) -> list[Clock]:
     """Start clocks of ``kinds`` at ``at`` (paused at once if the case is suspended)."""
+    return Clock.objects.bulk_create(clocks_new(case, kinds, at=at))
+
+
+def clocks_new(case: Case, kinds, *, at: datetime) -> list[Clock]:
+    """Unsaved clocks of ``kinds`` starting at ``at``."""
     clocks = []
     for kind in kinds:
         value, unit = clock_limit(case, kind)
@@ -61,7 +66,7 @@ def clocks_start(case: Case, kinds, *, at: datetime) -> list[Clock]:
                 paused_at=case.suspended_at,
             )
         )
-    return Clock.objects.bulk_create(clocks)
+    return clocks
 
 
 def _open(case: Case, kinds) -> list[Clock]:

@@ -13,18 +13,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import psycopg
 from django.contrib.gis.geos import Point
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from psycopg.types.json import Jsonb
 
 from gridmap.crs import parse_srs, to_wgs84
 from gridmap.models import STORAGE_SRID, WGS84
 from gridmap.selectors import geocode_point
 
 from . import notify, workflow
-from .clocks import clocks_start
+from .clocks import clocks_new
 from .evidence import CheckedFile, check_upload, thumbnail
 from .models import Campaign, Case, CaseEvent, Category, Evidence
 from .selectors import category_by_code
@@ -114,9 +116,11 @@ def _nearby(*, lon: float, lat: float, category: Category, reported_at: datetime
         "since": reported_at - timedelta(hours=category.duplicate_window_h),
         "radius": category.duplicate_radius_m,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_NEARBY_SQL, params)
-        component, road_class, duplicate = cursor.fetchone()
+    # A prepared statement (server-side binding), as for the geocoder: planned once per
+    # connection instead of on every report.
+    component, road_class, duplicate = (
+        psycopg.Cursor(connection.connection).execute(_NEARBY_SQL, params, prepare=True).fetchone()
+    )
     if isinstance(component, str):
         component = json.loads(component)
     return component, road_class, duplicate
@@ -225,64 +229,55 @@ def case_report(
     petitioner = petitioner or Petitioner()
     ids = _area_ids(place)
 
+    stage = Case.Stage.HANDLED if self_disposed else Case.Stage.REPORTED
+    case = Case(
+        tracking=_new_tracking(),
+        source=source,
+        category=category,
+        stage=stage,
+        urgent=urgent,
+        condition=condition,
+        description=description,
+        address=address,
+        geom=Point(lon, lat, srid=WGS84),
+        reported_at=reported_at,
+        created_at=now,
+        reporter=reporter,
+        camera_code=camera_code,
+        external_id=external_id,
+        petitioner_name=petitioner.name,
+        petitioner_phone=petitioner.phone,
+        petitioner_wants_reply=petitioner.wants_reply,
+        contact_email=contact_email,
+        contact_phone=contact_phone,
+        campaign=campaign,
+        subdistrict_id=ids["subdistrict"],
+        community_id=ids["community"],
+        grid_id=ids["grid"],
+        component_id=component_id,
+        department_id=department_id,
+        duplicate_of_id=duplicate_id,
+    )
+    event = CaseEvent(
+        kind="report",
+        actor=reporter,
+        at=reported_at,
+        from_stage="",
+        to_stage=stage,
+        note=description[:500],
+        data={
+            "source": source,
+            **({"duplicate_of": duplicate_id} if duplicate_id else {}),
+            **({"self_disposed": True} if self_disposed else {}),
+        },
+    )
+    clocks = clocks_new(
+        case,
+        workflow.SELF_DISPOSAL_STARTS if self_disposed else workflow.REPORT_STARTS,
+        at=reported_at,
+    )
     with WrittenFiles() as written, transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval(pg_get_serial_sequence('cases_case', 'id'))")
-            case_id = cursor.fetchone()[0]
-        local = timezone.localtime(reported_at)
-        case = Case.objects.create(
-            id=case_id,
-            number=f"{local:%Y%m%d}{case_id:07d}",
-            tracking=_new_tracking(),
-            source=source,
-            category=category,
-            urgent=urgent,
-            condition=condition,
-            description=description,
-            address=address,
-            geom=Point(lon, lat, srid=WGS84),
-            reported_at=reported_at,
-            reporter=reporter,
-            camera_code=camera_code,
-            external_id=external_id,
-            petitioner_name=petitioner.name,
-            petitioner_phone=petitioner.phone,
-            petitioner_wants_reply=petitioner.wants_reply,
-            contact_email=contact_email,
-            contact_phone=contact_phone,
-            campaign=campaign,
-            stage=Case.Stage.HANDLED if self_disposed else Case.Stage.REPORTED,
-            subdistrict_id=ids["subdistrict"],
-            community_id=ids["community"],
-            grid_id=ids["grid"],
-            component_id=component_id,
-            department_id=department_id,
-            duplicate_of_id=duplicate_id,
-        )
-        if ids["zones"]:
-            # Straight into the link table: .add() would first read which links exist.
-            Case.zones.through.objects.bulk_create(
-                [Case.zones.through(case_id=case.pk, responsibilityzone_id=z) for z in ids["zones"]]
-            )
-        event = CaseEvent.objects.create(
-            case=case,
-            kind="report",
-            actor=reporter,
-            at=reported_at,
-            to_stage=case.stage,
-            geom=case.geom,
-            note=description[:500],
-            data={
-                "source": source,
-                **({"duplicate_of": duplicate_id} if duplicate_id else {}),
-                **({"self_disposed": True} if self_disposed else {}),
-            },
-        )
-        clocks_start(
-            case,
-            workflow.SELF_DISPOSAL_STARTS if self_disposed else workflow.REPORT_STARTS,
-            at=reported_at,
-        )
+        _insert_report(case, event, clocks, zone_ids=ids["zones"])
         case.stored_evidence = []
         for phase, batch in (("report", files), ("before", before), ("after", after)):
             case.stored_evidence += evidence_store(
@@ -292,6 +287,85 @@ def case_report(
             _notify_frontage_holders(case)
     case.address_found = place
     return case
+
+
+# The report's rows in one round trip: the case, its zone links, its ``report`` event and its
+# first clock, as one prepared statement. Written with the ORM these were six statements (each
+# compiled in Python and planned by PostgreSQL anew), which made intake cost three times a
+# trivial request; this is the hot path of every camera detection and phone call. The column
+# lists must follow the models: tests/cases/test_intake.py checks that they do.
+CASE_COLUMNS = (
+    "id", "number", "tracking", "source", "category_id", "stage", "urgent", "condition",
+    "description", "address", "geom", "reported_at", "created_at", "reporter_id", "camera_code",
+    "external_id", "petitioner_name", "petitioner_phone", "petitioner_wants_reply",
+    "contact_email", "contact_phone", "campaign_id", "subdistrict_id", "community_id", "grid_id",
+    "component_id", "department_id", "team_id", "duplicate_of_id", "merged_into_id",
+    "verifier_id", "verified_at", "suspended_at", "closed_at", "historical",
+)  # fmt: skip
+EVENT_COLUMNS = (
+    "case_id", "kind", "actor_id", "at", "from_stage", "to_stage", "geom", "note", "data",
+    "idempotency_key",
+)  # fmt: skip
+CLOCK_COLUMNS = (
+    "case_id", "kind", "started_at", "due_at", "limit_value", "limit_unit", "paused_at",
+    "paused_s", "extended_s", "met_at", "outcome", "escalated_at",
+)  # fmt: skip
+
+_POINT = f"ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), {WGS84}), {STORAGE_SRID})"
+_CASE_VALUES = {
+    "id": "n.id",
+    "number": "%(day)s || lpad(n.id::text, 7, '0')",
+    "geom": _POINT,
+}
+_INSERT_REPORT_SQL = f"""
+WITH n AS (SELECT nextval(pg_get_serial_sequence('cases_case', 'id')) AS id),
+c AS (
+  INSERT INTO cases_case ({", ".join(CASE_COLUMNS)})
+  SELECT {", ".join(_CASE_VALUES.get(c, f"%({c})s") for c in CASE_COLUMNS)} FROM n
+  RETURNING id, number
+), z AS (
+  INSERT INTO cases_case_zones (case_id, responsibilityzone_id)
+  SELECT (SELECT id FROM c), unnest(%(zone_ids)s::bigint[])
+), k AS (
+  INSERT INTO cases_clock ({", ".join(CLOCK_COLUMNS)})
+  SELECT (SELECT id FROM c), kind, %(reported_at)s, due, lim, unit, NULL, 0, 0, NULL, 'open', NULL
+    FROM unnest(%(clock_kinds)s::text[], %(clock_dues)s::timestamptz[],
+                %(clock_limits)s::float8[], %(clock_units)s::text[]) AS t(kind, due, lim, unit)
+)
+INSERT INTO cases_caseevent ({", ".join(EVENT_COLUMNS)})
+VALUES ((SELECT id FROM c), 'report', %(reporter_id)s, %(reported_at)s, '', %(stage)s, {_POINT},
+        %(note)s, %(data)s, '')
+RETURNING (SELECT id FROM c), (SELECT number FROM c), id
+"""
+
+
+def _insert_report(case: Case, event: CaseEvent, clocks: list, *, zone_ids: list[int]) -> None:
+    """Write the new case, its zone links, event and clocks in one round trip; sets the ids
+    and the case number (the day it was reported and its id)."""
+    cursor = psycopg.Cursor(connection.connection)
+    point = case.geom
+    params = {
+        **{c: getattr(case, c) for c in CASE_COLUMNS if c not in _CASE_VALUES},
+        "day": f"{timezone.localtime(case.reported_at):%Y%m%d}",
+        "lon": point.x,
+        "lat": point.y,
+        "zone_ids": list(zone_ids),
+        "clock_kinds": [k.kind for k in clocks],
+        "clock_dues": [k.due_at for k in clocks],
+        "clock_limits": [k.limit_value for k in clocks],
+        "clock_units": [k.limit_unit for k in clocks],
+        "note": event.note,
+        "data": Jsonb(event.data),
+    }
+    case.id, case.number, event.id = cursor.execute(
+        _INSERT_REPORT_SQL, params, prepare=True
+    ).fetchone()
+    case._state.adding = False
+    case._state.db = "default"
+    event.case = case
+    event.geom = case.geom
+    event._state.adding = False
+    event._state.db = "default"
 
 
 def _notify_frontage_holders(case: Case) -> None:

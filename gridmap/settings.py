@@ -278,7 +278,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "gridmap.authentication.SessionAuthentication401",
         # Devices (cameras, 4G units) and scripts: a token per account (drf_create_token).
-        "rest_framework.authentication.TokenAuthentication",
+        "gridmap.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

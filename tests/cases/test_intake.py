@@ -397,3 +397,17 @@ def test_files_written_before_a_failure_are_removed_with_the_transaction(
         )
     assert not Case.objects.exists() and not Evidence.objects.exists()
     assert (sorted(media.rglob("*.*")) if media.exists() else []) == before
+
+
+def test_the_one_statement_intake_names_every_column_of_the_models():
+    """Intake writes its rows with one prepared statement: a new model field must be added to
+    its column lists (cases/services.py), or this fails."""
+    from cases import services
+    from cases.models import Clock
+
+    def columns(model):
+        return {field.column for field in model._meta.concrete_fields}
+
+    assert set(services.CASE_COLUMNS) == columns(Case)
+    assert set(services.EVENT_COLUMNS) == columns(CaseEvent) - {"id"}
+    assert set(services.CLOCK_COLUMNS) == columns(Clock) - {"id"}
