@@ -61,7 +61,8 @@ from gridmap.models import (
 )
 from gridmap.services.bulk_geocode import Areas, areas_load, lonlat_assign
 
-from .models import Case, CaseEvent, Category
+from .calendar import due_after
+from .models import Case, CaseEvent, Category, Clock
 from .services import FUTURE_SKEW, TRACKING_ALPHABET
 
 #: The closed loop's steps an archive's timestamps stand for, in the loop's order: (column,
@@ -1184,6 +1185,116 @@ def _event_table(rows: ArchiveRows, ids: np.ndarray, *, archive: str, tz: ZoneIn
     return pa.table(_fill_defaults(CaseEvent, columns, n))
 
 
+# Which event stops which clock, and which starts it (as the live loop does; cases/workflow.py).
+# Video feedback has no timestamp in archives, so history has no feedback clock.
+_CLOCK_SPANS = (
+    # kind, started by, stopped by (first found)
+    ("filing", ("report",), ("file", "reject")),
+    ("dispatch", ("file",), ("dispatch",)),
+    ("arrival", ("dispatch",), ("arrive",)),
+    ("disposal", ("dispatch",), ("handle",)),
+    ("verification", ("handle",), ("verify", "close")),
+)
+
+
+def _clock_table(rows: ArchiveRows, ids: np.ndarray, *, now) -> pa.Table:
+    """``cases_clock`` rows derived from the events, so that evaluation reads history's clocks
+    like live ones. Limits are today's (short clocks in minutes, disposal by the category in
+    working time) unless the archive gives the disposal deadline; its on-time flag, when given,
+    decides the disposal outcome. A clock the case left running when it was voided or rejected
+    is cancelled; one still running and already overdue at the import counts as escalated then
+    (history must not flood today's inboxes)."""
+    categories = {c.pk: c for c in Category.objects.prefetch_related("time_limits").all()}
+    default_disposal = settings.GRIDMAP_DEFAULT_DISPOSAL_LIMIT.split()
+
+    def disposal_limit(category) -> tuple[float, str]:
+        for limit in category.time_limits.all():
+            if limit.condition == "any" and not limit.urgent:
+                return limit.value, limit.unit
+        return float(default_disposal[0]), default_disposal[1]
+
+    verification = settings.GRIDMAP_VERIFICATION_LIMIT.split()
+    out: dict[str, list] = {
+        c: []
+        for c in (
+            "case_id",
+            "kind",
+            "started_at",
+            "due_at",
+            "limit_value",
+            "limit_unit",
+            "met_at",
+            "outcome",
+            "escalated_at",
+        )
+    }
+    starts = [
+        *np.flatnonzero(np.diff(rows.event_row, prepend=-1) != 0).tolist(),
+        len(rows.event_row),
+    ]
+    kinds, times = rows.event_kind, rows.event_at
+    for a, b in pairwise(starts):
+        j = int(rows.event_row[a])
+        at = {}
+        for k in range(a, b):
+            at.setdefault(kinds[k], int(times[k]))
+        category = categories[int(rows.category_id[j])]
+        finished = next((at[e] for e in ("void", "reject", "close") if e in at), None)
+        for kind, started_by, stopped_by in _CLOCK_SPANS:
+            start = next((at[e] for e in started_by if e in at), None)
+            if start is None:
+                continue
+            start_dt = pd.Timestamp(start, unit="us", tz="UTC").to_pydatetime()
+            if kind == "disposal":
+                value, unit = disposal_limit(category)
+            elif kind == "verification":
+                value, unit = float(verification[0]), verification[1]
+            else:
+                value = float(
+                    category.clock_minutes.get(kind) or settings.GRIDMAP_CLOCK_MINUTES[kind]
+                )
+                unit = "minutes"
+            due = due_after(start_dt, value, unit)
+            if kind == "disposal" and rows.deadline[j] != _NAT:
+                due = pd.Timestamp(int(rows.deadline[j]), unit="us", tz="UTC").to_pydatetime()
+            stop = next((at[e] for e in stopped_by if e in at), None)
+            escalated = None
+            if stop is not None:
+                met = pd.Timestamp(stop, unit="us", tz="UTC").to_pydatetime()
+                outcome = "met" if met <= due else "late"
+                if kind == "disposal" and rows.on_time[j] is not None:
+                    outcome = "met" if rows.on_time[j] else "late"
+            elif finished is not None:
+                met = pd.Timestamp(finished, unit="us", tz="UTC").to_pydatetime()
+                outcome = "cancelled"
+            else:
+                met, outcome = None, "open"
+                escalated = now if due <= now else None
+            out["case_id"].append(int(ids[j]))
+            out["kind"].append(kind)
+            out["started_at"].append(start_dt)
+            out["due_at"].append(due)
+            out["limit_value"].append(value)
+            out["limit_unit"].append(unit)
+            out["met_at"].append(met)
+            out["outcome"].append(outcome)
+            out["escalated_at"].append(escalated)
+    n = len(out["case_id"])
+    stamp = pa.timestamp("us", tz="UTC")
+    columns = {
+        "case_id": pa.array(out["case_id"], type=pa.int64()),
+        "kind": pa.array(out["kind"], type=pa.string()),
+        "started_at": pa.array(out["started_at"], type=stamp),
+        "due_at": pa.array(out["due_at"], type=stamp),
+        "limit_value": pa.array(out["limit_value"], type=pa.float64()),
+        "limit_unit": pa.array(out["limit_unit"], type=pa.string()),
+        "met_at": pa.array(out["met_at"], type=stamp),
+        "outcome": pa.array(out["outcome"], type=pa.string()),
+        "escalated_at": pa.array(out["escalated_at"], type=stamp),
+    }
+    return pa.table(_fill_defaults(Clock, columns, n))
+
+
 def _copy(cursor, table_name: str, table: pa.Table, advance: Callable[[int], object]) -> None:
     """COPY a table's rows in (CSV: empty unquoted = NULL, quoted "" = empty text)."""
     names = ", ".join(f'"{c}"' for c in table.column_names)
@@ -1280,6 +1391,7 @@ def archive_import(
                     CaseEvent._meta.db_table,
                     lambda: _event_table(rows, ids, archive=path.name, tz=mapping.tz),
                 ),
+                (Clock._meta.db_table, lambda: _clock_table(rows, ids, now=started)),
             )
             for name, build in tables:
                 table = build()

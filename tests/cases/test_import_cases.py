@@ -438,3 +438,29 @@ def test_the_documented_example_mapping_is_valid_and_names_every_field():
     assert mapping.encoding == "gbk" and mapping.defaults["srs"] == "gcj02"
     text = example.read_text(encoding="utf-8")
     assert all(f"{name}:" in text for name in FIELDS)
+
+
+@pytest.mark.django_db
+def test_history_gets_clock_rows_like_live_cases(district, tmp_path):
+    from cases.models import Clock
+
+    import_cases(every_row(tmp_path), "--mapping", write_mapping(tmp_path), "--skip-bad")
+
+    def clocks(external_id):
+        case = Case.objects.get(external_id=external_id)
+        return {c.kind: c for c in Clock.objects.filter(case=case)}
+
+    full = clocks("A001")
+    assert set(full) == {"filing", "dispatch", "arrival", "disposal", "verification"}
+    assert full["filing"].outcome == "met"  # filed after 3 of 5 minutes
+    assert full["arrival"].outcome == "met"  # 8 of 10 minutes
+    assert full["disposal"].due_at == local("2024-05-01 12:00")  # the archive's deadline
+    assert full["disposal"].outcome == "met"  # and its on-time flag
+    assert full["disposal"].met_at == local("2024-05-01 09:00")
+    open_case = clocks("A002")
+    assert open_case["arrival"].outcome == "open"
+    assert open_case["arrival"].escalated_at is not None  # overdue long ago: no new alarm
+    rejected = clocks("A003")
+    assert set(rejected) == {"filing"} and rejected["filing"].outcome == "met"
+    voided = clocks("A004")
+    assert voided["arrival"].outcome == "cancelled"
