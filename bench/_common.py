@@ -62,7 +62,7 @@ class WebServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
-        self.env = {**os.environ, "GRIDMAP_DB_POOL": "8", **(env or {})}
+        self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> "WebServer":

@@ -161,7 +161,11 @@ class Case(models.Model):
     #: What a citizen types to follow the case: random, so that numbers cannot be guessed.
     tracking = models.CharField(max_length=16, unique=True)
     source = models.CharField(max_length=20, choices=Source.choices)
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="cases")
+    # Foreign keys that lead the composite indexes below, or that are rarely looked up, have no
+    # index of their own: every index costs every report (a case insert maintained twenty).
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="cases", db_index=False
+    )
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.REPORTED)
     urgent = models.BooleanField(_("urgent (转应急)"), default=False)
     condition = models.CharField(
@@ -194,21 +198,35 @@ class Case(models.Model):
     contact_email = models.EmailField(blank=True)
     contact_phone = models.CharField(max_length=40, blank=True)
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="cases"
+        Campaign,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cases",
+        db_index=False,
     )
     # Geocoded on intake.
     subdistrict = models.ForeignKey(
         "gridmap.Subdistrict", on_delete=models.PROTECT, null=True, related_name="cases"
     )
     community = models.ForeignKey(
-        "gridmap.Community", on_delete=models.PROTECT, null=True, related_name="cases"
+        "gridmap.Community",
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="cases",
+        db_index=False,
     )
     grid = models.ForeignKey(
         "gridmap.UnitGrid", on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
     )
     zones = models.ManyToManyField("gridmap.ResponsibilityZone", blank=True, related_name="cases")
     component = models.ForeignKey(
-        "gridmap.Component", on_delete=models.SET_NULL, null=True, blank=True, related_name="cases"
+        "gridmap.Component",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cases",
+        db_index=False,
     )
     department = models.ForeignKey(
         "gridmap.Department", on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
@@ -218,10 +236,20 @@ class Case(models.Model):
     )
     #: Set on intake when an open case of the same category is near in space and time.
     duplicate_of = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="probable_duplicates"
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="probable_duplicates",
+        db_index=False,
     )
     merged_into = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged_cases"
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="merged_cases",
+        db_index=False,
     )
     #: The patrol inspector (监督员) who is to verify the disposal on site (核查).
     verifier = models.ForeignKey(
@@ -283,10 +311,16 @@ class CaseEvent(models.Model):
     ``update``/``delete``), and a trigger in the database refuses them whatever the caller.
     """
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    # Looked up by case through the (case, at) index; by actor only in rare audits.
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events", db_index=False)
     kind = models.CharField(max_length=30, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     at = models.DateTimeField(db_index=True)
     from_stage = models.CharField(max_length=20, blank=True)
@@ -400,7 +434,8 @@ class Clock(models.Model):
         LATE = "late", _("late")
         CANCELLED = "cancelled", _("cancelled")
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="clocks")
+    # Looked up by case through the (case, kind) index.
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="clocks", db_index=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     started_at = models.DateTimeField()
     due_at = models.DateTimeField()
