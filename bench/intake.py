@@ -1,7 +1,7 @@
 """Case intake over HTTP beside a trivial view in the same run, and `import_cases` on 100 k rows.
 
 JSON cases (no files) are POSTed to /api/v1/cases at concurrency 8 against 2 web workers
-(gunicorn + uvicorn, GRIDMAP_DB_POOL) by an operator authenticated with a DRF token (session or
+(gunicorn + uvicorn, as `make run` starts them) by an operator authenticated with a DRF token (session or
 Basic auth would measure password hashing, not intake); /healthz (one ``SELECT 1``) is hammered
 the same way in the same run. PostgreSQL runs as the managed cluster has it (fsync and
 synchronous_commit on: production durability), in alternating rounds. To show where an
