@@ -1,13 +1,13 @@
 """Case intake over HTTP beside a trivial view in the same run, and `import_cases` on 100 k rows.
 
 JSON cases (no files) are POSTed to /api/v1/cases at concurrency 8 against 2 web workers
-(gunicorn + uvicorn, as `make run` starts them) by an operator authenticated with a DRF token (session or
-Basic auth would measure password hashing, not intake); /healthz (one ``SELECT 1``) is hammered
-the same way in the same run. PostgreSQL runs as the managed cluster has it (fsync and
-synchronous_commit on: production durability), in alternating rounds. To show where an
-intake's time goes, ``case_report`` alone and the whole view are also timed in this process,
-one request at a time. Then `manage.py import_cases` loads a generated 100 k-row archive (GBK
-CSV, GCJ-02 points, the whole loop's timestamps).
+(gunicorn + uvicorn, as `make run` starts them) by an operator authenticated with a DRF token
+(session or Basic auth would measure password hashing, not intake); /healthz (one ``SELECT 1``)
+is hammered the same way in the same run. PostgreSQL runs as the managed cluster has it (fsync
+and synchronous_commit on: production durability), in alternating rounds. To show where an
+intake's time goes, ``case_report`` alone and the whole view are also timed in this process, one
+request at a time. Then `manage.py import_cases` loads a generated 100 k-row archive (GBK CSV,
+GCJ-02 points, the whole loop's timestamps).
 
 Everything happens in a database created for the run (migrate, load_demo) and dropped at the
 end: the case event log is append-only, so the bench's cases could not be deleted from the dev

@@ -59,6 +59,8 @@ class Category(models.Model):
     #: Per-category overrides of the short clocks, in minutes: {"filing": 5, "dispatch": 1,
     #: "arrival": 10, "feedback": 3}; missing kinds use GRIDMAP_CLOCK_MINUTES.
     clock_minutes = models.JSONField(default=dict, blank=True)
+    #: Dispatch at once to the recommended team when the case is filed (no dispatcher step).
+    auto_dispatch = models.BooleanField(default=False)
     #: Remit tags (e.g. 餐饮油烟治理, 大气污染防治) the Minghu centre reports on.
     remit = models.CharField(max_length=60, blank=True)
     active = models.BooleanField(default=True)
@@ -113,6 +115,41 @@ class CategoryTimeLimit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.value:g} {self.get_unit_display()}"
+
+
+class ResponsibilityRule(models.Model):
+    """A per-community override of who answers for a category (configured in the admin).
+
+    In the community (or everywhere, when empty), cases of the category (or of every category,
+    when empty) go to this department, and only these teams are eligible for dispatch. The most
+    specific rule wins: community and category, then category, then community.
+    """
+
+    community = models.ForeignKey(
+        "gridmap.Community", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    category = models.ForeignKey(
+        "Category", on_delete=models.CASCADE, null=True, blank=True, related_name="rules"
+    )
+    department = models.ForeignKey(
+        "gridmap.Department", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    teams = models.ManyToManyField("gridmap.Team", blank=True, related_name="+")
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("responsibility rule")
+        verbose_name_plural = _("responsibility rules")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["community", "category"],
+                name="responsibilityrule_unique",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.community or '*'} / {self.category or '*'} → {self.department or '…'}"
 
 
 class Campaign(models.Model):

@@ -10,6 +10,7 @@ from .basemap import (
     Road,
     Water,
 )
+from .field import Attendance, Device, Geofence, GeofenceEvent, ShiftPlan, Vehicle
 from .geography import (
     Community,
     District,
@@ -24,21 +25,27 @@ from .organisation import Department, Team, User
 __all__ = [
     "STORAGE_SRID",
     "WGS84",
+    "Attendance",
     "Building",
     "Community",
     "Component",
     "ComponentClass",
     "ConstructionSite",
     "Department",
+    "Device",
     "District",
+    "Geofence",
+    "GeofenceEvent",
     "NestedArea",
     "PointOfInterest",
     "ResponsibilityZone",
     "Road",
+    "ShiftPlan",
     "Subdistrict",
     "Team",
     "UnitGrid",
     "User",
+    "Vehicle",
     "Water",
     "code_length",
 ]
