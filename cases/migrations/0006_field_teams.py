@@ -5,32 +5,69 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0005_fewer_indexes'),
-        ('gridmap', '0004_user_role_device'),
+        ("cases", "0005_fewer_indexes"),
+        ("gridmap", "0004_user_role_device"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='category',
-            name='auto_dispatch',
+            model_name="category",
+            name="auto_dispatch",
             field=models.BooleanField(default=False),
         ),
         migrations.CreateModel(
-            name='ResponsibilityRule',
+            name="ResponsibilityRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('note', models.CharField(blank=True, max_length=200)),
-                ('category', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='rules', to='cases.category')),
-                ('community', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='gridmap.community')),
-                ('department', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='gridmap.department')),
-                ('teams', models.ManyToManyField(blank=True, related_name='+', to='gridmap.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=200)),
+                (
+                    "category",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rules",
+                        to="cases.category",
+                    ),
+                ),
+                (
+                    "community",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="gridmap.community",
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="gridmap.department",
+                    ),
+                ),
+                ("teams", models.ManyToManyField(blank=True, related_name="+", to="gridmap.team")),
             ],
             options={
-                'verbose_name': 'responsibility rule',
-                'verbose_name_plural': 'responsibility rules',
-                'constraints': [models.UniqueConstraint(fields=('community', 'category'), name='responsibilityrule_unique', nulls_distinct=False)],
+                "verbose_name": "responsibility rule",
+                "verbose_name_plural": "responsibility rules",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("community", "category"),
+                        name="responsibilityrule_unique",
+                        nulls_distinct=False,
+                    )
+                ],
             },
         ),
     ]

@@ -8,130 +8,319 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0006_field_teams'),
-        ('gridmap', '0004_user_role_device'),
+        ("cases", "0006_field_teams"),
+        ("gridmap", "0004_user_role_device"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Geofence',
+            name="Geofence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=40, unique=True)),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('kind', models.CharField(choices=[('route', 'approved route'), ('restricted', 'restricted zone'), ('base', 'team base (attendance)')], max_length=12)),
-                ('geom', django.contrib.gis.db.models.fields.MultiPolygonField(spatial_index=False, srid=settings.GRIDMAP_SRID)),
-                ('vehicle_kind', models.CharField(blank=True, max_length=20)),
-                ('active_from', models.TimeField(blank=True, null=True)),
-                ('active_to', models.TimeField(blank=True, null=True)),
-                ('case_category', models.CharField(blank=True, max_length=12)),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='geofences', to='gridmap.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=40, unique=True)),
+                ("name", models.CharField(blank=True, max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("route", "approved route"),
+                            ("restricted", "restricted zone"),
+                            ("base", "team base (attendance)"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "geom",
+                    django.contrib.gis.db.models.fields.MultiPolygonField(
+                        spatial_index=False, srid=settings.GRIDMAP_SRID
+                    ),
+                ),
+                ("vehicle_kind", models.CharField(blank=True, max_length=20)),
+                ("active_from", models.TimeField(blank=True, null=True)),
+                ("active_to", models.TimeField(blank=True, null=True)),
+                ("case_category", models.CharField(blank=True, max_length=12)),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="geofences",
+                        to="gridmap.team",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'geofence',
-                'verbose_name_plural': 'geofences',
-                'ordering': ['code'],
+                "verbose_name": "geofence",
+                "verbose_name_plural": "geofences",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Vehicle',
+            name="Vehicle",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=40, unique=True)),
-                ('plate', models.CharField(blank=True, max_length=20)),
-                ('kind', models.CharField(choices=[('patrol_car', 'patrol car'), ('muck_truck', 'muck truck (渣土车)')], max_length=20)),
-                ('operator', models.CharField(blank=True, max_length=200)),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='vehicles', to='gridmap.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=40, unique=True)),
+                ("plate", models.CharField(blank=True, max_length=20)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("patrol_car", "patrol car"),
+                            ("muck_truck", "muck truck (渣土车)"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("operator", models.CharField(blank=True, max_length=200)),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="vehicles",
+                        to="gridmap.team",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'vehicle',
-                'verbose_name_plural': 'vehicles',
-                'ordering': ['code'],
+                "verbose_name": "vehicle",
+                "verbose_name_plural": "vehicles",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='GeofenceEvent',
+            name="GeofenceEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('off_route', 'off its approved route'), ('restricted', 'inside a restricted zone')], max_length=12)),
-                ('at', models.DateTimeField()),
-                ('geom', django.contrib.gis.db.models.fields.PointField(spatial_index=False, srid=settings.GRIDMAP_SRID)),
-                ('case', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='cases.case')),
-                ('geofence', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='gridmap.geofence')),
-                ('vehicle', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fence_events', to='gridmap.vehicle')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("off_route", "off its approved route"),
+                            ("restricted", "inside a restricted zone"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                (
+                    "geom",
+                    django.contrib.gis.db.models.fields.PointField(
+                        spatial_index=False, srid=settings.GRIDMAP_SRID
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "geofence",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="gridmap.geofence",
+                    ),
+                ),
+                (
+                    "vehicle",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="fence_events",
+                        to="gridmap.vehicle",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'geofence event',
-                'verbose_name_plural': 'geofence events',
-                'ordering': ['-at'],
+                "verbose_name": "geofence event",
+                "verbose_name_plural": "geofence events",
+                "ordering": ["-at"],
             },
         ),
         migrations.AddField(
-            model_name='geofence',
-            name='vehicles',
-            field=models.ManyToManyField(blank=True, related_name='geofences', to='gridmap.vehicle'),
+            model_name="geofence",
+            name="vehicles",
+            field=models.ManyToManyField(
+                blank=True, related_name="geofences", to="gridmap.vehicle"
+            ),
         ),
         migrations.CreateModel(
-            name='Device',
+            name="Device",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('unit_id', models.CharField(max_length=60, unique=True)),
-                ('kind', models.CharField(choices=[('phone', 'phone'), ('vehicle_unit', 'vehicle 4G unit')], default='phone', max_length=20)),
-                ('active', models.BooleanField(default=True)),
-                ('last_fix_at', models.DateTimeField(blank=True, null=True)),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='devices', to='gridmap.team')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='devices', to=settings.AUTH_USER_MODEL)),
-                ('vehicle', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='devices', to='gridmap.vehicle')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("unit_id", models.CharField(max_length=60, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("phone", "phone"), ("vehicle_unit", "vehicle 4G unit")],
+                        default="phone",
+                        max_length=20,
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                ("last_fix_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="devices",
+                        to="gridmap.team",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="devices",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "vehicle",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="devices",
+                        to="gridmap.vehicle",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'device',
-                'verbose_name_plural': 'devices',
-                'ordering': ['unit_id'],
+                "verbose_name": "device",
+                "verbose_name_plural": "devices",
+                "ordering": ["unit_id"],
             },
         ),
         migrations.CreateModel(
-            name='Attendance',
+            name="Attendance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('check_in', 'check-in (签到)'), ('check_out', 'check-out (签退)'), ('absent', 'absent (缺勤)')], max_length=10)),
-                ('at', models.DateTimeField()),
-                ('geom', django.contrib.gis.db.models.fields.PointField(blank=True, null=True, spatial_index=False, srid=settings.GRIDMAP_SRID)),
-                ('status', models.CharField(blank=True, max_length=10)),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attendance', to='gridmap.team')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attendance', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("check_in", "check-in (签到)"),
+                            ("check_out", "check-out (签退)"),
+                            ("absent", "absent (缺勤)"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                (
+                    "geom",
+                    django.contrib.gis.db.models.fields.PointField(
+                        blank=True, null=True, spatial_index=False, srid=settings.GRIDMAP_SRID
+                    ),
+                ),
+                ("status", models.CharField(blank=True, max_length=10)),
+                ("note", models.CharField(blank=True, max_length=300)),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attendance",
+                        to="gridmap.team",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attendance",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'attendance',
-                'verbose_name_plural': 'attendance',
-                'ordering': ['-at'],
-                'indexes': [models.Index(fields=['team', 'at'], name='attendance_team_at')],
+                "verbose_name": "attendance",
+                "verbose_name_plural": "attendance",
+                "ordering": ["-at"],
+                "indexes": [models.Index(fields=["team", "at"], name="attendance_team_at")],
             },
         ),
         migrations.CreateModel(
-            name='ShiftPlan',
+            name="ShiftPlan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('weekday', models.PositiveSmallIntegerField()),
-                ('start', models.TimeField()),
-                ('end', models.TimeField()),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='shifts', to='gridmap.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("weekday", models.PositiveSmallIntegerField()),
+                ("start", models.TimeField()),
+                ("end", models.TimeField()),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="shifts",
+                        to="gridmap.team",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'shift',
-                'verbose_name_plural': 'shifts',
-                'ordering': ['team', 'weekday', 'start'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('weekday__lte', 6)), name='shiftplan_weekday')],
+                "verbose_name": "shift",
+                "verbose_name_plural": "shifts",
+                "ordering": ["team", "weekday", "start"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("weekday__lte", 6)), name="shiftplan_weekday"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='geofence',
-            index=django.contrib.postgres.indexes.GistIndex(fields=['geom'], name='geofence_geom_gist'),
+            model_name="geofence",
+            index=django.contrib.postgres.indexes.GistIndex(
+                fields=["geom"], name="geofence_geom_gist"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='geofence',
-            constraint=models.CheckConstraint(condition=models.Q(('geom__isvalid', True), ('geom__isnull', True), _connector='OR'), name='geofence_geom_valid'),
+            model_name="geofence",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("geom__isvalid", True), ("geom__isnull", True), _connector="OR"
+                ),
+                name="geofence_geom_valid",
+            ),
         ),
     ]
