@@ -235,6 +235,20 @@ GRIDMAP_HOLIDAY_COUNTRY = env("GRIDMAP_HOLIDAY_COUNTRY", "CN")
 GRIDMAP_WORKING_HOURS = env("GRIDMAP_WORKING_HOURS", "08:30-12:00,14:00-18:00")
 #: How often (s) Celery beat sweeps for overdue clocks and pending deliveries.
 GRIDMAP_SWEEP_INTERVAL_S = float(env("GRIDMAP_SWEEP_INTERVAL_S", "2"))
+# Dispatch and field teams (调度与执行队伍).
+#: A team's position older than this (s) is stale: dispatch falls back to straight-line
+#: distance from it and the team does not count as on duty from its fixes.
+GRIDMAP_POSITION_FRESH_S = float(env("GRIDMAP_POSITION_FRESH_S", "300"))
+#: Travel speed (km/h) of the straight-line fallback (no fresh position, or no road path).
+GRIDMAP_FALLBACK_SPEED_KMH = float(env("GRIDMAP_FALLBACK_SPEED_KMH", "15"))
+#: How many teams a recommendation lists.
+GRIDMAP_RECOMMEND_TOP_N = int(env("GRIDMAP_RECOMMEND_TOP_N", "5"))
+#: "Arrived" is accepted within this distance (m) of the case, beyond it only with a reason.
+GRIDMAP_ARRIVAL_RADIUS_M = float(env("GRIDMAP_ARRIVAL_RADIUS_M", "100"))
+#: Fixes implying a speed above this (km/h) from the unit's previous fix are flagged.
+GRIDMAP_MAX_FIX_SPEED_KMH = float(env("GRIDMAP_MAX_FIX_SPEED_KMH", "150"))
+#: Fixes timestamped further than this (s) in the future are rejected.
+GRIDMAP_MAX_FIX_FUTURE_S = float(env("GRIDMAP_MAX_FIX_FUTURE_S", "120"))
 #: Outbound channels: e-mail (Django's EMAIL_* settings), an SMS gateway (JSON POST
 #: {"to", "text"}), a webhook (JSON POST, signed with HMAC-SHA256 when a secret is set).
 #: A channel is on when configured.
