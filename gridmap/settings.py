@@ -121,6 +121,8 @@ INSTALLED_APPS = [
     "layers",
     "cameras",
     "cases",
+    "dispatch",
+    "tracking",
 ]
 
 MIDDLEWARE = [

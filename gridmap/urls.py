@@ -11,6 +11,9 @@ api_v1 = [
     path("grids/<str:code>", api.GridDetailView.as_view(), name="grid-detail"),
     path("search", api_search.SearchView.as_view(), name="search"),
     path("", include("layers.urls")),
+    # Before cases: cases/<pk>/<transition> would catch cases/<pk>/recommendation.
+    path("", include("dispatch.urls")),
+    path("", include("tracking.urls")),
     path("", include("cases.urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
