@@ -179,6 +179,7 @@ class Case(models.Model):
         HOTLINE = "hotline", _("hotline (热线)")
         HIGHER_LEVEL = "higher_level", _("higher-level assignment (上级交办)")
         SELF = "self", _("self-disposal (自处理)")
+        DEVICE = "device", _("device alert (设备告警: vehicle geofence)")
 
     class Stage(models.TextChoices):
         REPORTED = "reported", _("reported (发现问题)")
