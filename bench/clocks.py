@@ -151,7 +151,7 @@ def time_sweep_queries() -> dict:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from cases.loop import _CLAIM_SQL, ESCALATION_BATCH
+    from cases.loop.escalation import _CLAIM_SQL, ESCALATION_BATCH
 
     find_sql = (
         "SELECT id FROM cases_clock WHERE outcome = 'open' AND escalated_at IS NULL "
