@@ -22,6 +22,8 @@ from .models import (
     Clock,
     Delivery,
     Notification,
+    ResponsibilityRule,
+    TeamStatusChange,
     WorkingDayException,
 )
 from .taxonomy import FORMATS
@@ -94,7 +96,14 @@ class CategoryAdmin(admin.ModelAdmin):
         "active",
     ]
     list_display_links = ["code", "minor_name"]
-    list_filter = ["kind", MajorClassFilter, "department", RemitFilter, "active"]
+    list_filter = [
+        "kind",
+        MajorClassFilter,
+        "department",
+        RemitFilter,
+        "auto_dispatch",
+        "active",
+    ]
     search_fields = ["code", "major_name", "minor_name", "public_name"]
     list_select_related = ["department"]
     list_per_page = 200
@@ -112,6 +121,7 @@ class CategoryAdmin(admin.ModelAdmin):
             _("Duplicates and reporting"),
             {"fields": [("duplicate_radius_m", "duplicate_window_h"), "remit", "active"]},
         ),
+        (_("Dispatch"), {"fields": ["auto_dispatch", "clock_minutes"]}),
     ]
 
     def get_queryset(self, request):
@@ -240,3 +250,23 @@ class WorkingDayExceptionAdmin(admin.ModelAdmin):
     list_display = ["day", "working", "note"]
     list_filter = ["working"]
     date_hierarchy = "day"
+
+
+@admin.register(ResponsibilityRule)
+class ResponsibilityRuleAdmin(admin.ModelAdmin):
+    """Per-community overrides of who answers for a category (责任划分): its department and the
+    only teams that may be sent. Leave the community empty for a district-wide rule of the
+    category, the category empty for every category in the community."""
+
+    list_display = ["__str__", "community", "category", "department", "note"]
+    list_filter = ["community", "department"]
+    autocomplete_fields = ["community", "category", "department"]
+    filter_horizontal = ["teams"]
+    search_fields = ["category__minor_name", "community__name", "note"]
+
+
+@admin.register(TeamStatusChange)
+class TeamStatusChangeAdmin(ReadOnlyAdmin):
+    list_display = ["at", "team", "from_status", "to_status", "cause", "case", "actor"]
+    list_filter = ["to_status", "cause", "team"]
+    date_hierarchy = "at"

@@ -378,6 +378,7 @@ class TransitionInput(serializers.Serializer):
     lat = serializers.FloatField(required=False, min_value=-90, max_value=90)
     at = serializers.DateTimeField(required=False)
     team = serializers.CharField(required=False, max_length=40)
+    override_reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
     result = serializers.ChoiceField(choices=["passed", "failed"], required=False)
     target = serializers.IntegerField(required=False)
     value = serializers.FloatField(required=False)
@@ -435,7 +436,11 @@ class TransitionView(APIView):
             files=files,
             phase=d.get("phase") or "other",
             idempotency_key=request.headers.get("Idempotency-Key", "")[:80],
-            params={k: d[k] for k in ("team", "result", "target", "value", "unit") if k in d},
+            params={
+                k: d[k]
+                for k in ("team", "result", "target", "value", "unit", "override_reason")
+                if k in d
+            },
         )
         try:
             outcome = transition_apply(case_id=pk, name=transition, actor=request.user, step=step)

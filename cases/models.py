@@ -591,6 +591,37 @@ class WorkingDayException(models.Model):
         return f"{self.day} {'working' if self.working else 'day off'}"
 
 
+class TeamStatusChange(models.Model):
+    """One change of a field team's status (available, responding, on scene, returning, off
+    duty), and what caused it: a step of a case, the on-duty sweep, or a person."""
+
+    team = models.ForeignKey("gridmap.Team", on_delete=models.CASCADE, related_name="+")
+    from_status = models.CharField(max_length=20)
+    to_status = models.CharField(max_length=20)
+    at = models.DateTimeField()
+    case = models.ForeignKey(
+        Case, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    #: What caused it: a transition name (dispatch, arrive, handle…), "manual", "on_duty",
+    #: "off_duty", "returned" (back from a job after GRIDMAP_RETURNING_MINUTES).
+    cause = models.CharField(max_length=30)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("team status change")
+        verbose_name_plural = _("team status changes")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["team", "at"], name="teamstatus_team_at")]
+
+
 class Notification(models.Model):
     """A message to a user's in-app inbox, or (``user`` empty) only to an outside address such as
     a frontage holder's phone. ``Delivery`` rows carry it through the outbound channels."""

@@ -29,6 +29,7 @@ from . import notify, workflow
 from .clocks import clocks_new
 from .evidence import CheckedFile, check_upload, thumbnail
 from .models import Campaign, Case, CaseEvent, Category, Evidence
+from .responsibility import responsibility
 from .selectors import category_by_code
 
 #: How far in the future a reported time may lie (clock skew of phones and cameras).
@@ -221,7 +222,11 @@ def case_report(
         lon=lon, lat=lat, category=category, reported_at=reported_at
     )
     component_id, owner_department_id = component if component else (None, None)
-    department_id = owner_department_id or category.department_id
+    department_id = responsibility(
+        category=category,
+        community_id=place.community.id if place.community else None,
+        component_owner_id=owner_department_id,
+    ).department_id
     if road_class is None:
         condition = "any"
     else:
@@ -269,6 +274,12 @@ def case_report(
             "source": source,
             **({"duplicate_of": duplicate_id} if duplicate_id else {}),
             **({"self_disposed": True} if self_disposed else {}),
+            # 门前五包: who answers for the spot, on the record.
+            **(
+                {"frontage": [[z.code, z.holder] for z in place.zones if z.kind == "frontage"]}
+                if any(z.kind == "frontage" for z in place.zones)
+                else {}
+            ),
         },
     )
     clocks = clocks_new(

@@ -7,12 +7,14 @@ the database, so nothing is lost when Redis or a worker is down: the next sweep 
 from celery import shared_task
 
 from .loop import clocks_escalate_due
+from .loop.teams import teams_back_from_jobs
 from .notify import deliveries_send
 
 
 @shared_task(ignore_result=True)
 def sweep_clocks() -> int:
-    """Escalate every overdue clock exactly once."""
+    """Escalate every overdue clock exactly once; teams back from a job are available again."""
+    teams_back_from_jobs()
     return clocks_escalate_due()
 
 

@@ -102,11 +102,19 @@ class DepartmentAdmin(admin.ModelAdmin):
     search_fields = ["code", "name"]
 
 
+class ShiftPlanInline(admin.TabularInline):
+    """排班 — the team's shift roster: dispatch and attendance read it."""
+
+    model = models.ShiftPlan
+    extra = 0
+
+
 @admin.register(models.Team)
 class TeamAdmin(BackboneAdmin):
     list_display = ["code", "name", "department", "kind", "status", "position_at"]
     list_filter = ["department", "kind", "status"]
     filter_horizontal = ["jurisdictions"]
+    inlines = [ShiftPlanInline]
 
 
 @admin.register(models.User)

@@ -247,6 +247,8 @@ GRIDMAP_FALLBACK_SPEED_KMH = float(env("GRIDMAP_FALLBACK_SPEED_KMH", "15"))
 GRIDMAP_RECOMMEND_TOP_N = int(env("GRIDMAP_RECOMMEND_TOP_N", "5"))
 #: "Arrived" is accepted within this distance (m) of the case, beyond it only with a reason.
 GRIDMAP_ARRIVAL_RADIUS_M = float(env("GRIDMAP_ARRIVAL_RADIUS_M", "100"))
+#: A team returning from a job (返回) counts as available again after this many minutes.
+GRIDMAP_RETURNING_MINUTES = float(env("GRIDMAP_RETURNING_MINUTES", "15"))
 #: Fixes implying a speed above this (km/h) from the unit's previous fix are flagged.
 GRIDMAP_MAX_FIX_SPEED_KMH = float(env("GRIDMAP_MAX_FIX_SPEED_KMH", "150"))
 #: Fixes timestamped further than this (s) in the future are rejected.

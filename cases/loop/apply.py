@@ -10,6 +10,7 @@ from ..services import WrittenFiles, evidence_store
 from .approvals import approval_request
 from .core import LoopError, Outcome, Step, check_idempotency, locked_case, step_moment
 from .steps import EFFECTS
+from .teams import team_status_sync
 
 
 def transition_apply(*, case_id: int, name: str, actor: User, step: Step | None = None) -> Outcome:
@@ -32,10 +33,14 @@ def transition_apply(*, case_id: int, name: str, actor: User, step: Step | None 
             )
         check_idempotency(case, step.idempotency_key)
         at = step_moment(case, step)
+        team_before = case.team_id
         if transition.approval:
             outcome = approval_request(case, transition, actor, at, step)
         else:
             outcome = EFFECTS[name](case, transition, actor, at, step)
+        if outcome.event.from_stage != case.stage:
+            for team_id in {team_before, case.team_id} - {None}:
+                team_status_sync(team_id=team_id, at=at, cause=name, case=case, actor=actor)
         if step.files:
             evidence_store(
                 case=case,

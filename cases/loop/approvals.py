@@ -15,6 +15,7 @@ from ..clocks import (
 from ..models import ApprovalRequest, CaseEvent
 from ..selectors import cases_visible_to
 from .core import LoopError, Outcome, Step, locked_case, move, record_event
+from .teams import team_status_sync
 
 
 def approval_request(case, transition, actor, at, step) -> Outcome:
@@ -148,6 +149,7 @@ def _decide(approval, case, actor, *, approve: bool, note: str, at) -> CaseEvent
         return event
     transition = workflow.TRANSITIONS[approval.kind]
     data = {"approval": approval.pk, **approval.payload}
+    team_before = case.team_id
     if approval.kind == "suspend":
         case.suspended_at = at
         case.save(update_fields=["suspended_at"])
@@ -163,6 +165,8 @@ def _decide(approval, case, actor, *, approve: bool, note: str, at) -> CaseEvent
         case.team = None
         case.save(update_fields=["team"])
     event = move(case, transition, actor, at, step, data=data, kind=f"approve_{approval.kind}")
+    if team_before and event.from_stage != event.to_stage:
+        team_status_sync(team_id=team_before, at=at, cause=approval.kind, case=case, actor=actor)
     notify.notify(
         [approval.requested_by],
         kind="approved",

@@ -13,11 +13,18 @@ from ..clocks import (
 from ..models import Case, Supervision
 from ..selectors import cases_visible_to
 from .core import LoopError, Outcome, move, record_event
-from .dispatching import arrive_effect, dispatch_effect
+from .dispatching import arrive_effect, case_dispatch_auto, dispatch_effect
 
 
 def _simple(case, transition, actor, at, step) -> Outcome:
     return Outcome(case, move(case, transition, actor, at, step))
+
+
+def _file(case, transition, actor, at, step) -> Outcome:
+    outcome = _simple(case, transition, actor, at, step)
+    if case.category.auto_dispatch:
+        case_dispatch_auto(case, at=at)
+    return outcome
 
 
 def _handle(case, transition, actor, at, step) -> Outcome:
@@ -151,7 +158,7 @@ def _keep(case, transition, actor, at, step) -> Outcome:
 
 
 EFFECTS = {
-    "file": _simple,
+    "file": _file,
     "reject": _simple,
     "dispatch": dispatch_effect,
     "arrive": arrive_effect,
