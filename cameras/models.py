@@ -1,0 +1,89 @@
+"""Cameras (天网视频监控点位) and what they see.
+
+A fixed camera looks along ``heading_deg`` (degrees clockwise from north) with a horizontal field
+of view ``fov_deg`` out to ``range_m``; a PTZ dome (球机) can turn and so covers a full circle
+within its range. Its ``viewshed_geom`` is that sector minus everything building footprints hide
+from it (cameras/viewshed.py), recomputed when the camera or the buildings change.
+"""
+
+import math
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from gridmap.models.base import STORAGE_SRID, CodedFeature, gist, valid_geometry
+
+
+def fov_from_lens(focal_length_mm: float, sensor_width_mm: float) -> float:
+    """Horizontal field of view (degrees) of a lens on a sensor: 2·atan(w / 2f)."""
+    return math.degrees(2 * math.atan(sensor_width_mm / (2 * focal_length_mm)))
+
+
+class Camera(CodedFeature):
+    """摄像头 — a camera on a pole, a junction or a building wall."""
+
+    class Status(models.TextChoices):
+        ONLINE = "online", _("online")
+        OFFLINE = "offline", _("offline (no heartbeat)")
+        FAULT = "fault", _("fault")
+        UNKNOWN = "unknown", _("unknown")
+
+    geom = models.PointField(srid=STORAGE_SRID, spatial_index=False)
+    mount_height_m = models.FloatField(_("mount height (m)"), default=6.0)
+    #: Degrees clockwise from north; for a PTZ dome, where it rests (its preset 1).
+    heading_deg = models.FloatField(_("heading (°)"), default=0.0)
+    fov_deg = models.FloatField(_("horizontal field of view (°)"), default=60.0)
+    #: When given, the field of view follows from them (``fov_from_lens``).
+    focal_length_mm = models.FloatField(null=True, blank=True)
+    sensor_width_mm = models.FloatField(null=True, blank=True)
+    range_m = models.FloatField(_("range (m)"), default=80.0)
+    ptz = models.BooleanField(_("PTZ dome (球机)"), default=False)
+    stream_url = models.CharField(
+        max_length=500, blank=True, help_text=_("RTSP or HLS (.m3u8) address of the live video.")
+    )
+    snapshot_url = models.CharField(max_length=500, blank=True)
+    owner = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UNKNOWN)
+    last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    #: The account (role ``device``) whose token posts this camera's events and heartbeats.
+    device_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cameras",
+    )
+    viewshed_geom = models.MultiPolygonField(
+        srid=STORAGE_SRID, spatial_index=False, null=True, blank=True
+    )
+    viewshed_computed_at = models.DateTimeField(null=True, blank=True)
+    #: What an importer filled in by default (field names), to be checked on site.
+    defaulted = models.JSONField(default=list, blank=True)
+
+    class Meta(CodedFeature.Meta):
+        verbose_name = _("camera")
+        verbose_name_plural = _("cameras")
+        indexes = [gist("camera"), gist("camera", "viewshed_geom")]
+        constraints = [
+            valid_geometry("camera"),
+            valid_geometry("camera", "viewshed_geom"),
+            models.CheckConstraint(
+                condition=Q(heading_deg__gte=0) & Q(heading_deg__lt=360), name="camera_heading"
+            ),
+            models.CheckConstraint(
+                condition=Q(fov_deg__gt=0) & Q(fov_deg__lte=360), name="camera_fov"
+            ),
+            models.CheckConstraint(condition=Q(range_m__gt=0), name="camera_range"),
+            models.CheckConstraint(condition=Q(mount_height_m__gte=0), name="camera_height"),
+        ]
+
+    @property
+    def effective_fov_deg(self) -> float:
+        """360 for a PTZ dome; from the lens when given; else ``fov_deg``."""
+        if self.ptz:
+            return 360.0
+        if self.focal_length_mm and self.sensor_width_mm:
+            return fov_from_lens(self.focal_length_mm, self.sensor_width_mm)
+        return self.fov_deg
