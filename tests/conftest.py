@@ -18,7 +18,16 @@ def _redis_url_with_db(url: str, db: int) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
 
 
-TEST_REDIS_URL = _redis_url_with_db(settings.REDIS_URL, 9)
+def _test_redis_db() -> int:
+    """Database 9, or 10-15 for a parallel run named by ``TOX_PARALLEL_ENV`` (which also gives
+    it a test database of its own), so that parallel runs do not flush each other's Redis."""
+    name = os.environ.get("TOX_PARALLEL_ENV")
+    if not name:
+        return 9
+    return 10 + sum(name.encode()) % 6
+
+
+TEST_REDIS_URL = _redis_url_with_db(settings.REDIS_URL, _test_redis_db())
 
 
 def pytest_configure(config):
