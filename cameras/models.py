@@ -87,3 +87,93 @@ class Camera(CodedFeature):
         if self.focal_length_mm and self.sensor_width_mm:
             return fov_from_lens(self.focal_length_mm, self.sensor_width_mm)
         return self.fov_deg
+
+
+class CameraEvent(models.Model):
+    """An event a camera's analytics reported (智能识别告警): a detected problem at a time.
+
+    It becomes a case in ``reported`` (source camera) unless the same camera reported the same
+    category within the deduplication window: then ``duplicate_of`` names the event that did,
+    and the case is that event's."""
+
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(_("time of detection"))
+    #: The category the device sent, as sent (a standard code or a name).
+    detected = models.CharField(_("detected category"), max_length=100)
+    category = models.ForeignKey(
+        "cases.Category", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    confidence = models.FloatField(null=True, blank=True)
+    snapshot = models.FileField(upload_to="camera-events/%Y/%m/", blank=True)
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="repeats"
+    )
+    received_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("camera event")
+        verbose_name_plural = _("camera events")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["camera", "category", "at"], name="cameraevent_dedup")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True)
+                | (Q(confidence__gte=0) & Q(confidence__lte=1)),
+                name="cameraevent_confidence",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.camera_id} {self.detected} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class VideoWall(CodedFeature):
+    """A video wall (视频墙) of ``rows`` x ``cols`` tiles; the centre's is 3 x 3."""
+
+    rows = models.PositiveSmallIntegerField(default=3)
+    cols = models.PositiveSmallIntegerField(default=3)
+
+    class Meta(CodedFeature.Meta):
+        verbose_name = _("video wall")
+        verbose_name_plural = _("video walls")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rows__gte=1) & Q(rows__lte=8) & Q(cols__gte=1) & Q(cols__lte=8),
+                name="videowall_size",
+            )
+        ]
+
+
+class WallTile(models.Model):
+    """The camera a tile of a wall shows now (row and column from 0)."""
+
+    wall = models.ForeignKey(VideoWall, on_delete=models.CASCADE, related_name="tiles")
+    row = models.PositiveSmallIntegerField()
+    col = models.PositiveSmallIntegerField()
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("wall tile")
+        verbose_name_plural = _("wall tiles")
+        ordering = ["wall", "row", "col"]
+        constraints = [
+            models.UniqueConstraint(fields=["wall", "row", "col"], name="walltile_unique")
+        ]
+
+
+class WallPreset(models.Model):
+    """A saved layout of a wall (预置方案): ``tiles`` is ``[{"row", "col", "camera"}]`` with
+    camera codes."""
+
+    wall = models.ForeignKey(VideoWall, on_delete=models.CASCADE, related_name="presets")
+    name = models.CharField(max_length=100)
+    tiles = models.JSONField(default=list)
+
+    class Meta:
+        verbose_name = _("wall preset")
+        verbose_name_plural = _("wall presets")
+        ordering = ["wall", "name"]
+        constraints = [models.UniqueConstraint(fields=["wall", "name"], name="wallpreset_unique")]
