@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class CamerasConfig(AppConfig):
     name = "cameras"
     verbose_name = _("Cameras")
+
+    def ready(self) -> None:
+        from .importing import register
+
+        register()

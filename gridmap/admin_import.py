@@ -32,7 +32,8 @@ class ImportForm(forms.Form):
         required=False,
         help_text=_("GeoJSON, zipped Shapefile, GeoPackage, KML, CSV or Excel"),
     )
-    level = forms.ChoiceField(label=_("Level"), choices=[(name, name) for name in LEVELS])
+    # Callable: apps add levels (cameras) when they are ready, after this module is imported.
+    level = forms.ChoiceField(label=_("Level"), choices=lambda: [(name, name) for name in LEVELS])
     layer = forms.CharField(label=_("Layer"), required=False)
     srs = forms.CharField(
         label=_("Coordinate system"),

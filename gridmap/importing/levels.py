@@ -126,6 +126,8 @@ class Level:
     outside_margin_m: float = 0.0
     #: Called with the importer after parents are resolved, for what is special to the level.
     resolver: Callable | None = None
+    #: Column names recognised for attributes that no ``--field`` maps (compared lower-case).
+    aliases: dict[str, list[str]] = field(default_factory=dict)
 
 
 LEVELS: dict[str, Level] = {

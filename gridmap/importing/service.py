@@ -258,6 +258,19 @@ class _Importer:
             wanted = getattr(opts, attr)
             if wanted and wanted not in columns and wanted.lower() in by_lower:
                 setattr(opts, attr, by_lower[wanted.lower()])
+        for attr, names in self.level.aliases.items():
+            taken = set(opts.fields.values()) | {opts.code_field, opts.name_field}
+            column = next(
+                (
+                    by_lower[n.lower()]
+                    for n in names
+                    if by_lower.get(n.lower()) not in (None, *taken)
+                ),
+                None,
+            )
+            if attr not in opts.fields and column is not None:
+                opts.fields[attr] = column
+                self.report.notes.append(f"column {column!r} read as {attr}")
         wanted = {
             "--code-field": opts.code_field
             if self.level.code_required or opts.code_field in columns
