@@ -123,6 +123,8 @@ INSTALLED_APPS = [
     "cases",
     "dispatch",
     "tracking",
+    "analysis",
+    "evaluation",
 ]
 
 MIDDLEWARE = [

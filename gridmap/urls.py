@@ -14,6 +14,8 @@ api_v1 = [
     # Before cases: cases/<pk>/<transition> would catch cases/<pk>/recommendation.
     path("", include("dispatch.urls")),
     path("", include("tracking.urls")),
+    path("", include("analysis.urls")),
+    path("", include("evaluation.urls")),
     path("", include("cases.urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
