@@ -19,12 +19,12 @@ def _redis_url_with_db(url: str, db: int) -> str:
 
 
 def _test_redis_db() -> int:
-    """Database 9, or 10-15 for a parallel run named by ``TOX_PARALLEL_ENV`` (which also gives
+    """Database 9, or 1-15 for a parallel run named by ``TOX_PARALLEL_ENV`` (which also gives
     it a test database of its own), so that parallel runs do not flush each other's Redis."""
     name = os.environ.get("TOX_PARALLEL_ENV")
     if not name:
         return 9
-    return 10 + sum(name.encode()) % 6
+    return 1 + sum(name.encode()) % 15
 
 
 TEST_REDIS_URL = _redis_url_with_db(settings.REDIS_URL, _test_redis_db())
