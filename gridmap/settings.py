@@ -281,6 +281,9 @@ USE_TZ = True
 # --- Static and media files -------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Front-end packages installed by npm (package.json; `bin/stack deps` runs npm ci), served
+# locally like everything else: hls.js plays HLS camera streams on the video wall.
+STATICFILES_DIRS = [("vendor/hls.js", BASE_DIR / "node_modules" / "hls.js" / "dist")]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
