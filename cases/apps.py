@@ -8,6 +8,9 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
+        from django.utils.translation import gettext_lazy as _
+
+        from gridmap.navigation import Page, register
 
         from .calendar import calendar_changed
         from .models import WorkingDayException
@@ -16,3 +19,5 @@ class CasesConfig(AppConfig):
             signal.connect(
                 calendar_changed, sender=WorkingDayException, dispatch_uid=f"cal-{signal}"
             )
+
+        register(Page("inbox", _("Notifications"), "inbox-page", order=900))

@@ -11,3 +11,7 @@ class GridmapConfig(AppConfig):
             authentication,
             checks,
         )
+        from .navigation import Page, register
+
+        register(Page("map", _("District map"), "map", order=500))
+        register(Page("admin", _("Administration"), "admin:index", order=1000, staff=True))

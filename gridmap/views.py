@@ -1,7 +1,7 @@
 """Pages of the backbone: the home redirect, the district map and a health check."""
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -11,17 +11,21 @@ from django.views.decorators.cache import never_cache
 from layers.registry import LAYERS
 
 from .models import Building, PointOfInterest, ResponsibilityZone, Road, Team, UnitGrid, Water
+from .navigation import landing_url, page_required
 from .selectors import district_extent_wgs84
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """Send each user to their page (the district map until the role pages exist)."""
+    """Send each user to the page of their role (gridmap/navigation.py)."""
     if not request.user.is_authenticated:
         return redirect("login")
-    return redirect("map")
+    url = landing_url(request.user)
+    if url is None:
+        raise PermissionDenied(_("This account has no pages: devices use the API."))
+    return redirect(url)
 
 
-@login_required
+@page_required("map")
 def district_map(request: HttpRequest) -> HttpResponse:
     """The district on a Leaflet map: areas, zones, base geography and teams, all served locally."""
     return render(request, "gridmap/map.html", {"map_config": _map_config()})
