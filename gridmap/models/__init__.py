@@ -21,6 +21,7 @@ from .geography import (
     code_length,
 )
 from .organisation import Department, Team, User
+from .tracking import Position
 
 __all__ = [
     "STORAGE_SRID",
@@ -38,6 +39,7 @@ __all__ = [
     "GeofenceEvent",
     "NestedArea",
     "PointOfInterest",
+    "Position",
     "ResponsibilityZone",
     "Road",
     "ShiftPlan",

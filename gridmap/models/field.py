@@ -95,7 +95,9 @@ class Device(models.Model):
 class Attendance(models.Model):
     """A check-in or check-out (签到 / 签退) of a team member, against the shift plan and the
     team's base geofence. ``status``: on_time, late, early (leaving early), away (outside the
-    geofence); absences are rows of kind ``absent`` written after a shift nobody checked in to."""
+    geofence, ``distance_m`` from it), no_shift (no shift of the team around that time);
+    absences are rows of kind ``absent`` (no ``user``: the whole team) written after a shift
+    nobody of the team checked in to. ``shift_start`` names the shift a row belongs to."""
 
     class Kind(models.TextChoices):
         CHECK_IN = "check_in", _("check-in (签到)")
@@ -103,7 +105,11 @@ class Attendance(models.Model):
         ABSENT = "absent", _("absent (缺勤)")
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attendance"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="attendance",
     )
     team = models.ForeignKey("gridmap.Team", on_delete=models.CASCADE, related_name="attendance")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -111,12 +117,24 @@ class Attendance(models.Model):
     geom = models.PointField(srid=STORAGE_SRID, spatial_index=False, null=True, blank=True)
     status = models.CharField(max_length=10, blank=True)
     note = models.CharField(max_length=300, blank=True)
+    #: Start of the shift (local time, as an instant) the row belongs to; empty: no shift.
+    shift_start = models.DateTimeField(null=True, blank=True)
+    #: Distance (m) from the team's base geofence; 0 inside, empty when the team has none.
+    distance_m = models.FloatField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("attendance")
         verbose_name_plural = _("attendance")
         ordering = ["-at"]
         indexes = [models.Index(fields=["team", "at"], name="attendance_team_at")]
+        constraints = [
+            # The absence sweep may run twice at once: one absence per team and shift.
+            models.UniqueConstraint(
+                fields=["team", "shift_start"],
+                condition=Q(kind="absent"),
+                name="attendance_one_absence",
+            )
+        ]
 
 
 class Geofence(models.Model):
@@ -143,6 +161,9 @@ class Geofence(models.Model):
     active_to = models.TimeField(null=True, blank=True)
     #: File a case (of this category code) when a vehicle breaks the fence; empty: event only.
     case_category = models.CharField(max_length=12, blank=True)
+    #: Approved routes: a fix this close (m) to the corridor still counts as on it (GPS jitter,
+    #: a lane's width); empty: ``GRIDMAP_ROUTE_BUFFER_M``. Unused by other kinds.
+    buffer_m = models.FloatField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("geofence")
@@ -170,8 +191,18 @@ class GeofenceEvent(models.Model):
     case = models.ForeignKey(
         "cases.Case", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    #: When the violation ended (the first fix back within the rules); empty: still going on.
+    #: One open event per vehicle and fence: a violation raises one event, not one per fix.
+    ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("geofence event")
         verbose_name_plural = _("geofence events")
         ordering = ["-at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vehicle", "geofence"],
+                condition=Q(ended_at__isnull=True),
+                name="geofenceevent_one_open",
+            )
+        ]

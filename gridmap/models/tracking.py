@@ -1,0 +1,65 @@
+"""Position tracks (定位轨迹): every GPS fix a phone or a vehicle's 4G unit posted.
+
+The table is partitioned by month on ``at`` (PostgreSQL declarative partitioning, ``PARTITION
+BY RANGE (at)``), which Django cannot create or alter: migration 0006 creates it in SQL and the
+model is ``managed = False`` (Django reads and deletes through it, never changes its schema).
+The primary key is ``(device_id, at)``: a partitioned table's unique keys must contain the
+partition key, and a unit's fix at a given instant is the same fix however often it is sent
+(a repeat is a duplicate, not a second row). Monthly partitions are created ahead by
+``ensure_position_partitions`` (a command and a Celery beat task); a DEFAULT partition takes
+whatever falls outside them, so no fix is ever refused for lack of a partition.
+
+Rows are written in bulk by ``tracking.services.positions`` (one INSERT … SELECT FROM unnest per
+batch), never saved one by one.
+"""
+
+from django.contrib.gis.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .base import STORAGE_SRID
+
+
+class Position(models.Model):
+    """One GPS fix of a device (phone or vehicle unit), in the storage CRS.
+
+    ``flag`` empty: a good fix (it may become its team's position). Otherwise it was stored but
+    is not trusted: ``outside_district`` (farther than the margin from the district),
+    ``impossible_speed`` (faster than ``GRIDMAP_MAX_FIX_SPEED_KMH`` from the unit's previous
+    good fix), ``inaccurate`` (reported accuracy worse than the configured limit).
+    ``team`` is the device's team when the fix arrived (tracks by team survive reassignment; no
+    foreign key in the database, so deleting a team leaves its old tracks alone).
+    """
+
+    class Flag(models.TextChoices):
+        GOOD = "", _("good")
+        OUTSIDE_DISTRICT = "outside_district", _("outside the district")
+        IMPOSSIBLE_SPEED = "impossible_speed", _("impossible speed from the previous fix")
+        INACCURATE = "inaccurate", _("inaccurate fix")
+
+    pk = models.CompositePrimaryKey("device_id", "at")
+    device = models.ForeignKey("gridmap.Device", on_delete=models.PROTECT, related_name="positions")
+    at = models.DateTimeField(_("time of fix"))
+    team = models.ForeignKey(
+        "gridmap.Team",
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    geom = models.PointField(srid=STORAGE_SRID, spatial_index=False)
+    speed_kmh = models.FloatField(null=True, blank=True)
+    heading = models.FloatField(null=True, blank=True)
+    accuracy_m = models.FloatField(null=True, blank=True)
+    flag = models.CharField(max_length=20, choices=Flag.choices, blank=True, default="")
+    received_at = models.DateTimeField()
+
+    class Meta:
+        managed = False
+        db_table = "gridmap_position"
+        verbose_name = _("position")
+        verbose_name_plural = _("positions")
+        ordering = ["device", "at"]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,650 @@
+"""Intake of GPS fixes (定位上报) from phones and vehicles' 4G units: ``positions_ingest``.
+
+A batch of fixes is checked fix by fix, stored in one INSERT … SELECT FROM unnest (the position
+table is partitioned by month, see gridmap/models/tracking.py), and then moves on what depends
+on positions: each device's ``last_fix_at``, each team's ``position_geom`` / ``position_at``
+(from its newest good fix only; dispatch reads these), and the vehicle geofences
+(``tracking.services.fences``). A batch costs a fixed handful of round trips whatever its size:
+the devices with their previous good fix (one query, which also locks the devices' rows so that
+two batches of one device are checked one after the other), the insert with the device and
+team updates (one statement), and for vehicles one spatial query against the geofences.
+
+What happens to a fix (never is a bad one silently stored as truth):
+
+- **rejected** (not stored), with a reason: malformed (a field missing or of the wrong type),
+  an unknown ``srs``, coordinates outside the world or outside the area the storage CRS covers,
+  a time more than ``GRIDMAP_MAX_FIX_FUTURE_S`` in the future or more than
+  ``GRIDMAP_MAX_FIX_AGE_DAYS`` in the past (a GPS week roll-over sends fixes from 19.6 years ago);
+- **duplicate** (not stored again): the unit already has a fix at that instant (stored earlier,
+  or earlier in the same batch);
+- **flagged** (stored, never used as the team's position, nor as the previous fix of the speed
+  check, nor for geofences): farther than ``GRIDMAP_FIX_DISTRICT_MARGIN_M`` outside the
+  district (``outside_district``); faster than ``GRIDMAP_MAX_FIX_SPEED_KMH`` from the unit's
+  previous good fix (``impossible_speed``); accuracy worse than ``GRIDMAP_MAX_FIX_ACCURACY_M``
+  (``inaccurate``);
+- **accepted**: everything else.
+
+A whole batch is refused (nothing stored) when it is not a list of at most
+``GRIDMAP_MAX_FIX_BATCH`` fixes (400), names a unit that does not exist (422), or a unit that is
+not the caller's own or is deactivated (403): a device cannot post as another.
+
+The speed check compares a fix with the unit's previous good fix no more than
+``SPEED_CHECK_WINDOW_S`` earlier (stored, or earlier in the batch): over longer gaps any place in
+the district is reachable, and a bad first fix then stops vetoing good ones after that window.
+The distance is reduced by both fixes' reported accuracy (GPS jitter is not speed).
+"""
+
+import math
+import threading
+import time as monotonic_time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import psycopg
+import shapely
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from gridmap.crs import UnknownSRS, in_storage_crs_domain, parse_srs, to_wgs84
+from gridmap.models import STORAGE_SRID, WGS84, District
+
+from . import fences
+
+#: Largest batch a request may carry.
+MAX_BATCH: int = int(getattr(settings, "GRIDMAP_MAX_FIX_BATCH", 1000))
+#: Fixes older than this (days) are rejected.
+MAX_AGE_DAYS: float = float(getattr(settings, "GRIDMAP_MAX_FIX_AGE_DAYS", 30))
+#: A fix farther than this (m) outside the district is flagged.
+DISTRICT_MARGIN_M: float = float(getattr(settings, "GRIDMAP_FIX_DISTRICT_MARGIN_M", 1000))
+#: A fix whose reported accuracy is worse than this (m) is flagged.
+MAX_ACCURACY_M: float = float(getattr(settings, "GRIDMAP_MAX_FIX_ACCURACY_M", 200))
+#: The speed check looks this far back (s) for the unit's previous good fix.
+SPEED_CHECK_WINDOW_S = 600.0
+
+EARTH_RADIUS_M = 6_371_008.8
+
+FLAG_OUTSIDE = "outside_district"
+FLAG_SPEED = "impossible_speed"
+FLAG_INACCURATE = "inaccurate"
+
+
+class BatchRefused(Exception):
+    """The whole batch is refused (nothing stored): ``status`` 400, 403 or 422."""
+
+    def __init__(self, status: int, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.field = field_name
+        self.message = message
+
+
+class _Rejected(Exception):
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        self.message = message
+
+
+@dataclass
+class Fix:
+    """A fix that passed the per-fix checks, in WGS-84 degrees."""
+
+    index: int
+    unit: str
+    at: datetime
+    lon: float
+    lat: float
+    speed_kmh: float | None
+    heading: float | None
+    accuracy_m: float | None
+    flag: str = ""
+    message: str = ""
+    device_id: int = 0
+    team_id: int | None = None
+
+
+@dataclass
+class IngestResult:
+    """Counts and the fixes that were not simply accepted (index in the batch, status, reason
+    code, message)."""
+
+    accepted: int = 0
+    flagged: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    problems: list[dict] = field(default_factory=list)
+    fence_events: list[int] = field(default_factory=list)
+
+    def as_json(self, total: int) -> dict:
+        """Counts, and one outcome per fix of the batch in its order (``accepted`` ones
+        carry only their index and status)."""
+        outcomes: list[dict] = [{"index": k, "status": "accepted"} for k in range(total)]
+        for problem in self.problems:
+            outcomes[problem["index"]] = problem
+        return {
+            "accepted": self.accepted,
+            "flagged": self.flagged,
+            "rejected": self.rejected,
+            "duplicates": self.duplicates,
+            "fence_events": len(self.fence_events),
+            "fixes": outcomes,
+        }
+
+
+# --- Per-fix parsing --------------------------------------------------------------------------
+
+
+def _number(raw: dict, name: str, *, required: bool) -> float | None:
+    value = raw.get(name)
+    if value is None:
+        if required:
+            raise _Rejected("malformed", _("%(field)s is missing.") % {"field": name})
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Rejected("malformed", _("%(field)s must be a number.") % {"field": name})
+    value = float(value)
+    if not math.isfinite(value):
+        raise _Rejected("malformed", _("%(field)s must be a finite number.") % {"field": name})
+    return value
+
+
+def _parse_time(raw: dict) -> datetime:
+    value = raw.get("time")
+    if not isinstance(value, str) or not value:
+        raise _Rejected("malformed", _("time is missing (ISO 8601 with a UTC offset)."))
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise _Rejected(
+            "malformed", _("time %(value)r is not ISO 8601.") % {"value": value[:40]}
+        ) from None
+    if at.tzinfo is None:
+        raise _Rejected(
+            "malformed",
+            _("time %(value)r has no UTC offset (e.g. +08:00 or Z).") % {"value": value[:40]},
+        )
+    return at
+
+
+def _parse(index: int, raw, *, now: datetime) -> tuple[Fix, object]:
+    """A fix as sent → (Fix with the coordinates as sent, its parsed srs)."""
+    if not isinstance(raw, dict):
+        raise _Rejected("malformed", _("A fix must be a JSON object."))
+    unit = raw.get("unit")
+    if not isinstance(unit, str) or not unit.strip():
+        raise _Rejected("malformed", _("unit is missing."))
+    at = _parse_time(raw)
+    lon = _number(raw, "lon", required=True)
+    lat = _number(raw, "lat", required=True)
+    try:
+        srs = parse_srs(raw.get("srs") or "wgs84")
+    except UnknownSRS as exc:
+        raise _Rejected("unknown_srs", str(exc)) from None
+    speed = _number(raw, "speed_kmh", required=False)
+    heading = _number(raw, "heading", required=False)
+    accuracy = _number(raw, "accuracy_m", required=False)
+    if speed is not None and speed < 0:
+        raise _Rejected("malformed", _("speed_kmh cannot be negative."))
+    if heading is not None and not 0 <= heading <= 360:
+        raise _Rejected("malformed", _("heading must lie between 0 and 360 degrees."))
+    if accuracy is not None and accuracy < 0:
+        raise _Rejected("malformed", _("accuracy_m cannot be negative."))
+    if srs in (WGS84, "gcj02", "bd09") and not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise _Rejected(
+            "outside_world",
+            _("lon %(lon)s, lat %(lat)s lies outside the world (lon -180..180, lat -90..90).")
+            % {"lon": lon, "lat": lat},
+        )
+    future = (at - now).total_seconds()
+    if future > settings.GRIDMAP_MAX_FIX_FUTURE_S:
+        raise _Rejected(
+            "future",
+            _("time %(at)s lies %(s)d s in the future (more than %(max)d s).")
+            % {"at": at.isoformat(), "s": future, "max": settings.GRIDMAP_MAX_FIX_FUTURE_S},
+        )
+    if -future > MAX_AGE_DAYS * 86400:
+        raise _Rejected(
+            "too_old",
+            _("time %(at)s lies more than %(days)d days in the past.")
+            % {"at": at.isoformat(), "days": MAX_AGE_DAYS},
+        )
+    fix = Fix(index, unit.strip(), at, lon, lat, speed, heading, accuracy)
+    return fix, srs
+
+
+def _to_wgs84(fixes: list[Fix], srs_of: list, problems: list[dict]) -> list[Fix]:
+    """Converts the coordinates to WGS-84 in place (one vectorised call per srs), then drops
+    the fixes that fall outside the world or the storage CRS's area of use."""
+    by_srs: dict[object, list[int]] = defaultdict(list)
+    for k, srs in enumerate(srs_of):
+        if srs != WGS84:
+            by_srs[srs].append(k)
+    for srs, ks in by_srs.items():
+        lon, lat = to_wgs84([fixes[k].lon for k in ks], [fixes[k].lat for k in ks], srs)
+        for k, x, y in zip(ks, np.atleast_1d(lon), np.atleast_1d(lat), strict=True):
+            fixes[k].lon, fixes[k].lat = float(x), float(y)
+    kept = []
+    for fix in fixes:
+        if not (
+            math.isfinite(fix.lon)
+            and math.isfinite(fix.lat)
+            and -180 <= fix.lon <= 180
+            and -90 <= fix.lat <= 90
+        ):
+            problems.append(
+                _problem(
+                    fix.index,
+                    "rejected",
+                    "outside_world",
+                    _("The coordinates lie outside the world once converted to WGS-84."),
+                )
+            )
+        elif not in_storage_crs_domain(fix.lon, fix.lat):
+            problems.append(
+                _problem(
+                    fix.index,
+                    "rejected",
+                    "outside_crs",
+                    _(
+                        "lon %(lon).6f, lat %(lat).6f lies outside the area the platform's "
+                        "coordinate system covers."
+                    )
+                    % {"lon": fix.lon, "lat": fix.lat},
+                )
+            )
+        else:
+            kept.append(fix)
+    return kept
+
+
+def _problem(index: int, status: str, reason: str, message: str) -> dict:
+    return {"index": index, "status": status, "reason": reason, "message": message}
+
+
+# --- The district, buffered by the margin, in WGS-84 (cached per process) ----------------------
+
+
+class _DistrictShape:
+    """The district buffered by ``DISTRICT_MARGIN_M``, as a prepared shapely geometry in
+    WGS-84, kept for ``TTL_S`` seconds (and dropped when a district is saved here)."""
+
+    TTL_S = 60.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._shape = None
+        self._until = 0.0
+
+    def clear(self, **kwargs) -> None:
+        self._until = 0.0
+
+    def get(self):
+        now = monotonic_time.monotonic()
+        if now < self._until:
+            return self._shape
+        with connection.cursor() as cursor:
+            # Simplified to a metre: the margin is a kilometre, and a prepared polygon with few
+            # vertices answers point-in-polygon in microseconds.
+            cursor.execute(
+                "SELECT ST_AsBinary(ST_Transform(ST_SimplifyPreserveTopology("
+                "ST_Buffer(ST_Union(geom), %s), 1.0), 4326)) FROM gridmap_district",
+                [DISTRICT_MARGIN_M],
+            )
+            row = cursor.fetchone()
+        shape = None if row is None or row[0] is None else shapely.from_wkb(bytes(row[0]))
+        if shape is not None:
+            shapely.prepare(shape)
+        with self._lock:
+            self._shape, self._until = shape, now + self.TTL_S
+        return shape
+
+
+district_shape = _DistrictShape()
+post_save.connect(district_shape.clear, sender=District, dispatch_uid="tracking-district-save")
+post_delete.connect(district_shape.clear, sender=District, dispatch_uid="tracking-district-del")
+
+
+def _flag_outside(fixes: list[Fix]) -> None:
+    shape = district_shape.get()
+    if shape is None or not fixes:
+        return
+    lon = np.fromiter((f.lon for f in fixes), float, len(fixes))
+    lat = np.fromiter((f.lat for f in fixes), float, len(fixes))
+    inside = shapely.contains_xy(shape, lon, lat)
+    for fix, ok in zip(fixes, inside, strict=True):
+        if not ok:
+            fix.flag = FLAG_OUTSIDE
+            fix.message = _(
+                "lon %(lon).6f, lat %(lat).6f lies more than %(m)d m outside the district."
+            ) % {"lon": fix.lon, "lat": fix.lat, "m": DISTRICT_MARGIN_M}
+            if shapely.contains_xy(shape, fix.lat, fix.lon):
+                fix.message += " " + _("It would be inside with lon and lat swapped.")
+
+
+def _distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle (haversine) distance in metres between two WGS-84 points."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _flag_speed(fixes: list[Fix], previous: tuple | None) -> None:
+    """Flags the fixes (one unit's, in time order) that imply more than the maximum speed from
+    the previous good fix within ``SPEED_CHECK_WINDOW_S``. ``previous``: (at, lon, lat,
+    accuracy_m) of the last good stored fix before them, or None."""
+    limit = settings.GRIDMAP_MAX_FIX_SPEED_KMH
+    for fix in fixes:
+        if fix.flag:
+            continue
+        if previous is not None:
+            at, lon, lat, accuracy = previous
+            dt = (fix.at - at).total_seconds()
+            if dt <= SPEED_CHECK_WINDOW_S:
+                slack = (accuracy or 0.0) + (fix.accuracy_m or 0.0)
+                distance = max(0.0, _distance_m(lon, lat, fix.lon, fix.lat) - slack)
+                kmh = distance / max(dt, 1.0) * 3.6
+                if kmh > limit:
+                    fix.flag = FLAG_SPEED
+                    fix.message = _(
+                        "%(kmh).0f km/h from the previous fix (%(m).0f m in %(s).0f s); more "
+                        "than %(max).0f km/h."
+                    ) % {"kmh": kmh, "m": distance, "s": dt, "max": limit}
+                    continue
+        previous = (fix.at, fix.lon, fix.lat, fix.accuracy_m)
+
+
+# --- SQL ----------------------------------------------------------------------------------------
+
+# The batch's devices, locked in id order (two batches of one device are checked one after the
+# other; a consistent order cannot deadlock), each with its last good fix shortly before the
+# batch's first one. The lateral lookup walks the primary key (device_id, at) backwards in the
+# one or two monthly partitions the window touches (run-time partition pruning).
+_DEVICES_SQL = f"""
+SELECT d.id, d.unit_id, d.user_id, d.active, COALESCE(d.team_id, v.team_id), d.vehicle_id,
+       v.kind, d.last_fix_at, p.at, ST_X(p.pt), ST_Y(p.pt), p.accuracy_m
+FROM unnest(%(units)s::text[], %(first)s::timestamptz[]) AS b(unit_id, first_at)
+JOIN gridmap_device d ON d.unit_id = b.unit_id
+LEFT JOIN gridmap_vehicle v ON v.id = d.vehicle_id
+LEFT JOIN LATERAL (
+    SELECT q.at, ST_Transform(q.geom, {WGS84}) AS pt, q.accuracy_m
+    FROM gridmap_position q
+    WHERE q.device_id = d.id AND q.at < b.first_at
+      AND q.at >= b.first_at - make_interval(secs => %(window)s) AND q.flag = ''
+    ORDER BY q.at DESC LIMIT 1
+) p ON true
+ORDER BY d.id
+FOR UPDATE OF d
+"""
+
+# The fixes in, duplicates skipped; then each device's last fix time and each team's newest
+# good position (only when it is newer than the team's). One statement: one round trip.
+_INSERT_SQL = f"""
+WITH f AS (
+    SELECT * FROM unnest(%(device)s::bigint[], %(at)s::timestamptz[], %(team)s::bigint[],
+                         %(lon)s::float8[], %(lat)s::float8[], %(speed)s::float8[],
+                         %(heading)s::float8[], %(accuracy)s::float8[], %(flag)s::text[])
+        AS t(device_id, at, team_id, lon, lat, speed_kmh, heading, accuracy_m, flag)
+), ins AS (
+    INSERT INTO gridmap_position (device_id, at, team_id, geom, speed_kmh, heading, accuracy_m,
+                                  flag, received_at)
+    SELECT device_id, at, team_id,
+           ST_Transform(ST_SetSRID(ST_MakePoint(lon, lat), {WGS84}), {STORAGE_SRID}),
+           speed_kmh, heading, accuracy_m, flag, %(now)s
+    FROM f
+    ON CONFLICT (device_id, at) DO NOTHING
+    RETURNING device_id, at, team_id, flag, geom
+), dev AS (
+    UPDATE gridmap_device d SET last_fix_at = GREATEST(d.last_fix_at, m.at)
+    FROM (SELECT device_id, max(at) AS at FROM ins GROUP BY device_id) m
+    WHERE d.id = m.device_id
+), newest AS (
+    SELECT DISTINCT ON (team_id) team_id, at, geom FROM ins
+    WHERE flag = '' AND team_id IS NOT NULL
+    ORDER BY team_id, at DESC
+), team AS (
+    UPDATE gridmap_team t SET position_geom = n.geom, position_at = n.at
+    FROM newest n
+    WHERE t.id = n.team_id AND (t.position_at IS NULL OR t.position_at < n.at)
+)
+SELECT device_id, at FROM ins
+"""
+
+
+def _cursor() -> psycopg.Cursor:
+    # Server-side binding and prepared statements (as the geocoder and intake): the statements
+    # are planned once per connection, not on every batch.
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
+# --- The service ------------------------------------------------------------------------------
+
+
+def positions_ingest(*, user, fixes, now: datetime | None = None) -> IngestResult:
+    """Check and store a batch of GPS fixes posted by ``user`` (a device's account).
+
+    ``fixes``: a list of objects ``{"unit", "time" (ISO 8601 with offset), "lon", "lat",
+    "srs" ("wgs84" default, "gcj02", "bd09" or an EPSG code of a geographic CRS),
+    "speed_kmh"?, "heading"? (degrees clockwise from north), "accuracy_m"?}``. Stored in the
+    storage CRS (``GRIDMAP_SRID``). Raises ``BatchRefused`` (nothing stored) for a batch that is
+    not a list, is too long, or names units that are unknown, not the user's, or deactivated.
+    Returns the counts and, per fix that was not simply accepted, its index and reason.
+    All or nothing: the fixes, the device and team updates and the geofence events commit
+    together.
+    """
+    now = now or timezone.now()
+    if not isinstance(fixes, list):
+        raise BatchRefused(400, "fixes", _("fixes must be a list of fixes."))
+    if not fixes:
+        raise BatchRefused(400, "fixes", _("fixes is empty."))
+    if len(fixes) > MAX_BATCH:
+        raise BatchRefused(
+            400,
+            "fixes",
+            _("A batch holds at most %(max)d fixes; this one has %(n)d.")
+            % {"max": MAX_BATCH, "n": len(fixes)},
+        )
+    result = IngestResult()
+    problems = result.problems
+    parsed: list[Fix] = []
+    srs_of: list = []
+    for index, raw in enumerate(fixes):
+        try:
+            fix, srs = _parse(index, raw, now=now)
+        except _Rejected as r:
+            problems.append(_problem(index, "rejected", r.reason, r.message))
+            continue
+        parsed.append(fix)
+        srs_of.append(srs)
+
+    # Units are checked before anything else is: one bad unit refuses the whole batch.
+    first_at: dict[str, datetime] = {}
+    for fix in parsed:
+        if fix.unit not in first_at or fix.at < first_at[fix.unit]:
+            first_at[fix.unit] = fix.at
+    with transaction.atomic():
+        devices = _devices(user, first_at)
+        good = _to_wgs84(parsed, srs_of, problems)
+        _flag_outside(good)
+        by_unit: dict[str, list[Fix]] = defaultdict(list)
+        seen: set[tuple[str, datetime]] = set()
+        for fix in good:
+            key = (fix.unit, fix.at)
+            if key in seen:
+                problems.append(
+                    _problem(
+                        fix.index,
+                        "duplicate",
+                        "duplicate",
+                        _("A fix of %(unit)s at %(at)s came earlier in this batch.")
+                        % {"unit": fix.unit, "at": fix.at.isoformat()},
+                    )
+                )
+                continue
+            seen.add(key)
+            if not fix.flag and fix.accuracy_m is not None and fix.accuracy_m > MAX_ACCURACY_M:
+                fix.flag = FLAG_INACCURATE
+                fix.message = _("Accuracy %(acc).0f m is worse than %(max).0f m.") % {
+                    "acc": fix.accuracy_m,
+                    "max": MAX_ACCURACY_M,
+                }
+            device = devices[fix.unit]
+            fix.device_id, fix.team_id = device.id, device.team_id
+            by_unit[fix.unit].append(fix)
+        ordered: list[Fix] = []
+        for unit, unit_fixes in by_unit.items():
+            unit_fixes.sort(key=lambda f: f.at)
+            _flag_speed(unit_fixes, devices[unit].previous)
+            ordered += unit_fixes
+        stored = _insert(ordered, now=now) if ordered else set()
+        for fix in ordered:
+            if (fix.device_id, fix.at) not in stored:
+                problems.append(
+                    _problem(
+                        fix.index,
+                        "duplicate",
+                        "duplicate",
+                        _("%(unit)s already sent a fix at %(at)s.")
+                        % {"unit": fix.unit, "at": fix.at.isoformat()},
+                    )
+                )
+            elif fix.flag:
+                result.flagged += 1
+                problems.append(_problem(fix.index, "flagged", fix.flag, fix.message))
+            else:
+                result.accepted += 1
+        # Geofences: the vehicles' good, newly stored fixes that are newer than what the
+        # vehicle had sent before this batch (a late backlog is stored, not judged).
+        checked = [
+            fix
+            for fix in ordered
+            if not fix.flag
+            and devices[fix.unit].vehicle_id is not None
+            and (fix.device_id, fix.at) in stored
+            and (devices[fix.unit].last_fix_at is None or fix.at > devices[fix.unit].last_fix_at)
+        ]
+        if checked:
+            result.fence_events = fences.fences_check(
+                fixes=[
+                    fences.VehicleFix(
+                        vehicle_id=devices[f.unit].vehicle_id,
+                        vehicle_kind=devices[f.unit].vehicle_kind,
+                        at=f.at,
+                        lon=f.lon,
+                        lat=f.lat,
+                    )
+                    for f in checked
+                ],
+                reporter=user,
+            )
+    result.rejected = sum(1 for p in problems if p["status"] == "rejected")
+    result.duplicates = sum(1 for p in problems if p["status"] == "duplicate")
+    return result
+
+
+@dataclass(frozen=True)
+class _Device:
+    id: int
+    team_id: int | None
+    vehicle_id: int | None
+    vehicle_kind: str | None
+    last_fix_at: datetime | None
+    previous: tuple | None
+
+
+def _devices(user, first_at: dict[str, datetime]) -> dict[str, _Device]:
+    """The batch's devices by unit id, locked; refuses the batch for unknown units (422) and
+    for units that are not ``user``'s or are deactivated (403)."""
+    if not first_at:
+        return {}
+    units = sorted(first_at)
+    rows = (
+        _cursor()
+        .execute(
+            _DEVICES_SQL,
+            {
+                "units": units,
+                "first": [first_at[u] for u in units],
+                "window": SPEED_CHECK_WINDOW_S,
+            },
+            prepare=True,
+        )
+        .fetchall()
+    )
+    found = {}
+    foreign, inactive = [], []
+    for (
+        device_id,
+        unit,
+        user_id,
+        active,
+        team_id,
+        vehicle_id,
+        vehicle_kind,
+        last_fix_at,
+        prev_at,
+        prev_lon,
+        prev_lat,
+        prev_accuracy,
+    ) in rows:
+        if user_id != user.pk:
+            foreign.append(unit)
+        elif not active:
+            inactive.append(unit)
+        previous = None if prev_at is None else (prev_at, prev_lon, prev_lat, prev_accuracy)
+        found[unit] = _Device(device_id, team_id, vehicle_id, vehicle_kind, last_fix_at, previous)
+    unknown = [u for u in units if u not in found]
+    if unknown:
+        raise BatchRefused(
+            422,
+            "unit",
+            _("Unknown unit(s): %(units)s. Nothing was stored.")
+            % {"units": ", ".join(repr(u) for u in unknown[:20])},
+        )
+    if foreign:
+        raise BatchRefused(
+            403,
+            "unit",
+            _(
+                "Unit(s) %(units)s do not belong to this account; a device posts only its own "
+                "fixes. Nothing was stored."
+            )
+            % {"units": ", ".join(repr(u) for u in foreign[:20])},
+        )
+    if inactive:
+        raise BatchRefused(
+            403,
+            "unit",
+            _("Unit(s) %(units)s are deactivated. Nothing was stored.")
+            % {"units": ", ".join(repr(u) for u in inactive[:20])},
+        )
+    return found
+
+
+def _insert(fixes: list[Fix], *, now: datetime) -> set[tuple[int, datetime]]:
+    """One INSERT … SELECT FROM unnest for the batch; returns the (device id, time) of the rows
+    stored (a fix already stored is skipped by the primary key)."""
+    params = {
+        "device": [f.device_id for f in fixes],
+        "at": [f.at for f in fixes],
+        "team": [f.team_id for f in fixes],
+        "lon": [f.lon for f in fixes],
+        "lat": [f.lat for f in fixes],
+        "speed": [f.speed_kmh for f in fixes],
+        "heading": [f.heading for f in fixes],
+        "accuracy": [f.accuracy_m for f in fixes],
+        "flag": [f.flag for f in fixes],
+        "now": now,
+    }
+    rows = _cursor().execute(_INSERT_SQL, params, prepare=True).fetchall()
+    return {(device_id, at) for device_id, at in rows}
+
+
+def fresh_since(now: datetime | None = None) -> datetime:
+    """The oldest position time still counted as fresh (``GRIDMAP_POSITION_FRESH_S``)."""
+    return (now or timezone.now()) - timedelta(seconds=settings.GRIDMAP_POSITION_FRESH_S)
