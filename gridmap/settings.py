@@ -215,6 +215,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cases.tasks.deliver_notifications",
         "schedule": float(env("GRIDMAP_SWEEP_INTERVAL_S", "2")),
     },
+    # Field teams (tracking): on duty from fresh positions, absences, position partitions.
+    "sweep-duty": {
+        "task": "tracking.tasks.sweep_duty",
+        "schedule": float(env("GRIDMAP_DUTY_SWEEP_S", "60")),
+    },
+    "write-absences": {
+        "task": "tracking.tasks.write_absences",
+        "schedule": float(env("GRIDMAP_ABSENCE_SWEEP_S", "300")),
+    },
+    "ensure-position-partitions": {
+        "task": "tracking.tasks.ensure_partitions",
+        "schedule": 6 * 3600.0,
+    },
 }
 # With Redis down, publishing must fail fast (the database is the truth; the sweeps catch up)
 # instead of holding a request while kombu retries.
@@ -256,6 +269,18 @@ GRIDMAP_RETURNING_MINUTES = float(env("GRIDMAP_RETURNING_MINUTES", "15"))
 GRIDMAP_MAX_FIX_SPEED_KMH = float(env("GRIDMAP_MAX_FIX_SPEED_KMH", "150"))
 #: Fixes timestamped further than this (s) in the future are rejected.
 GRIDMAP_MAX_FIX_FUTURE_S = float(env("GRIDMAP_MAX_FIX_FUTURE_S", "120"))
+#: Fixes older than this (days) are rejected; a batch holds at most this many fixes.
+GRIDMAP_MAX_FIX_AGE_DAYS = float(env("GRIDMAP_MAX_FIX_AGE_DAYS", "30"))
+GRIDMAP_MAX_FIX_BATCH = int(env("GRIDMAP_MAX_FIX_BATCH", "1000"))
+#: Fixes farther than this (m) outside the district, or less accurate than this (m), are flagged.
+GRIDMAP_FIX_DISTRICT_MARGIN_M = float(env("GRIDMAP_FIX_DISTRICT_MARGIN_M", "1000"))
+GRIDMAP_MAX_FIX_ACCURACY_M = float(env("GRIDMAP_MAX_FIX_ACCURACY_M", "200"))
+#: A muck truck this close (m) to its approved route corridor is on it (per route: buffer_m).
+GRIDMAP_ROUTE_BUFFER_M = float(env("GRIDMAP_ROUTE_BUFFER_M", "30"))
+#: Attendance: a check-in this many minutes after the shift start is late (and a check-out
+#: before its end early); a team without a base geofence has a base of this radius (m).
+GRIDMAP_ATTENDANCE_GRACE_MIN = float(env("GRIDMAP_ATTENDANCE_GRACE_MIN", "5"))
+GRIDMAP_ATTENDANCE_RADIUS_M = float(env("GRIDMAP_ATTENDANCE_RADIUS_M", "200"))
 #: Outbound channels: e-mail (Django's EMAIL_* settings), an SMS gateway (JSON POST
 #: {"to", "text"}), a webhook (JSON POST, signed with HMAC-SHA256 when a secret is set).
 #: A channel is on when configured.
