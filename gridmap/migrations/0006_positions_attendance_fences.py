@@ -2,8 +2,9 @@
 # attendance and geofence events.
 #
 # Django cannot create a partitioned table, so ``gridmap_position`` is written in SQL here and
-# its model is unmanaged (the CreateModel below only records it in the migration state, with
-# its foreign keys, which the autodetector leaves out for unmanaged models). The storage SRID
+# the CreateModel only records it in the migration state (SeparateDatabaseAndState). The model
+# stays managed so that Django's flush (transactional tests) truncates it together with
+# gridmap_device, which it references. The storage SRID
 # comes from settings (GRIDMAP_SRID), never a literal. Months are cut at local midnight
 # (TIME_ZONE); the tracking app's ``ensure_position_partitions`` creates later months the same
 # way, and moves rows out of the DEFAULT partition when it creates a month that already has some.
@@ -65,76 +66,82 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunSQL(
-            _create_table_sql(), reverse_sql="DROP TABLE IF EXISTS gridmap_position CASCADE;"
-        ),
-        migrations.RunPython(create_first_partitions, migrations.RunPython.noop),
-        migrations.CreateModel(
-            name="Position",
-            fields=[
-                (
-                    "pk",
-                    models.CompositePrimaryKey(
-                        "device_id",
-                        "at",
-                        blank=True,
-                        editable=False,
-                        primary_key=True,
-                        serialize=False,
-                    ),
+        migrations.SeparateDatabaseAndState(
+            database_operations=[
+                migrations.RunSQL(
+                    _create_table_sql(),
+                    reverse_sql="DROP TABLE IF EXISTS gridmap_position CASCADE;",
                 ),
-                (
-                    "device",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="positions",
-                        to="gridmap.device",
-                    ),
-                ),
-                ("at", models.DateTimeField(verbose_name="time of fix")),
-                (
-                    "team",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        db_constraint=False,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="gridmap.team",
-                    ),
-                ),
-                (
-                    "geom",
-                    django.contrib.gis.db.models.fields.PointField(
-                        spatial_index=False, srid=settings.GRIDMAP_SRID
-                    ),
-                ),
-                ("speed_kmh", models.FloatField(blank=True, null=True)),
-                ("heading", models.FloatField(blank=True, null=True)),
-                ("accuracy_m", models.FloatField(blank=True, null=True)),
-                (
-                    "flag",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("", "good"),
-                            ("outside_district", "outside the district"),
-                            ("impossible_speed", "impossible speed from the previous fix"),
-                            ("inaccurate", "inaccurate fix"),
-                        ],
-                        default="",
-                        max_length=20,
-                    ),
-                ),
-                ("received_at", models.DateTimeField()),
+                migrations.RunPython(create_first_partitions, migrations.RunPython.noop),
             ],
-            options={
-                "verbose_name": "position",
-                "verbose_name_plural": "positions",
-                "db_table": "gridmap_position",
-                "ordering": ["device", "at"],
-                "managed": False,
-            },
+            state_operations=[
+                migrations.CreateModel(
+                    name="Position",
+                    fields=[
+                        (
+                            "pk",
+                            models.CompositePrimaryKey(
+                                "device_id",
+                                "at",
+                                blank=True,
+                                editable=False,
+                                primary_key=True,
+                                serialize=False,
+                            ),
+                        ),
+                        (
+                            "device",
+                            models.ForeignKey(
+                                on_delete=django.db.models.deletion.PROTECT,
+                                related_name="positions",
+                                to="gridmap.device",
+                            ),
+                        ),
+                        ("at", models.DateTimeField(verbose_name="time of fix")),
+                        (
+                            "team",
+                            models.ForeignKey(
+                                blank=True,
+                                null=True,
+                                db_constraint=False,
+                                on_delete=django.db.models.deletion.DO_NOTHING,
+                                related_name="+",
+                                to="gridmap.team",
+                            ),
+                        ),
+                        (
+                            "geom",
+                            django.contrib.gis.db.models.fields.PointField(
+                                spatial_index=False, srid=settings.GRIDMAP_SRID
+                            ),
+                        ),
+                        ("speed_kmh", models.FloatField(blank=True, null=True)),
+                        ("heading", models.FloatField(blank=True, null=True)),
+                        ("accuracy_m", models.FloatField(blank=True, null=True)),
+                        (
+                            "flag",
+                            models.CharField(
+                                blank=True,
+                                choices=[
+                                    ("", "good"),
+                                    ("outside_district", "outside the district"),
+                                    ("impossible_speed", "impossible speed from the previous fix"),
+                                    ("inaccurate", "inaccurate fix"),
+                                ],
+                                default="",
+                                max_length=20,
+                            ),
+                        ),
+                        ("received_at", models.DateTimeField()),
+                    ],
+                    options={
+                        "verbose_name": "position",
+                        "verbose_name_plural": "positions",
+                        "db_table": "gridmap_position",
+                        "ordering": ["device", "at"],
+                    },
+                ),
+            ],
         ),
         migrations.AddField(
             model_name="attendance",

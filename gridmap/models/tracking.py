@@ -1,8 +1,10 @@
 """Position tracks (定位轨迹): every GPS fix a phone or a vehicle's 4G unit posted.
 
 The table is partitioned by month on ``at`` (PostgreSQL declarative partitioning, ``PARTITION
-BY RANGE (at)``), which Django cannot create or alter: migration 0006 creates it in SQL and the
-model is ``managed = False`` (Django reads and deletes through it, never changes its schema).
+BY RANGE (at)``), which Django cannot create: migration 0006 creates it in SQL and records the
+model in the migration state only (SeparateDatabaseAndState). The model stays managed so that
+Django's flush truncates it with the devices it references; a later schema change to it must be
+written by hand the same way.
 The primary key is ``(device_id, at)``: a partitioned table's unique keys must contain the
 partition key, and a unit's fix at a given instant is the same fix however often it is sent
 (a repeat is a duplicate, not a second row). Monthly partitions are created ahead by
@@ -55,7 +57,6 @@ class Position(models.Model):
     received_at = models.DateTimeField()
 
     class Meta:
-        managed = False
         db_table = "gridmap_position"
         verbose_name = _("position")
         verbose_name_plural = _("positions")
