@@ -684,3 +684,41 @@ class Delivery(models.Model):
                 condition=Q(status="pending"),
             )
         ]
+
+
+class PublicReportKey(models.Model):
+    """The page's key for one submission of the public report form (群众上报): the same key
+    again within a few minutes answers the case it already made, so a double tap or a retry
+    after a dropped connection files one case, not two. ``fingerprint`` (a hash of what was
+    reported) tells a retry from a different report that reuses a key."""
+
+    key = models.CharField(max_length=80, unique=True)
+    fingerprint = models.CharField(max_length=64)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("public report key")
+        verbose_name_plural = _("public report keys")
+
+
+class PublicRating(models.Model):
+    """A citizen's rating of how their closed report was handled (群众满意度, an evaluation
+    indicator): 1–5 and a comment, once per case."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="public_rating")
+    score = models.PositiveSmallIntegerField(_("score (1–5)"))
+    comment = models.TextField(_("comment"), blank=True)
+    rated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("public rating")
+        verbose_name_plural = _("public ratings")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=1, score__lte=5), name="publicrating_score_1_to_5"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.score}"
