@@ -215,6 +215,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cases.tasks.deliver_notifications",
         "schedule": float(env("GRIDMAP_SWEEP_INTERVAL_S", "2")),
     },
+    # Cameras silent for GRIDMAP_CAMERA_OFFLINE_S go offline, one alert each.
+    "sweep-camera-heartbeats": {
+        "task": "cameras.heartbeat.sweep_camera_heartbeats",
+        "schedule": float(env("GRIDMAP_CAMERA_SWEEP_S", "30")),
+    },
     # Field teams (tracking): on duty from fresh positions, absences, position partitions.
     "sweep-duty": {
         "task": "tracking.tasks.sweep_duty",
@@ -233,6 +238,8 @@ CELERY_BEAT_SCHEDULE = {
 # instead of holding a request while kombu retries.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+#: Task modules beyond each app's tasks.py (autodiscovered).
+CELERY_IMPORTS = ("cameras.heartbeat",)
 CELERY_TASK_PUBLISH_RETRY = False
 #: Celery closes the database connection around every task unless told to reuse it.
 CELERY_DB_REUSE_MAX = int(env("CELERY_DB_REUSE_MAX", "1000"))
@@ -253,6 +260,10 @@ GRIDMAP_HOLIDAY_COUNTRY = env("GRIDMAP_HOLIDAY_COUNTRY", "CN")
 GRIDMAP_WORKING_HOURS = env("GRIDMAP_WORKING_HOURS", "08:30-12:00,14:00-18:00")
 #: How often (s) Celery beat sweeps for overdue clocks and pending deliveries.
 GRIDMAP_SWEEP_INTERVAL_S = float(env("GRIDMAP_SWEEP_INTERVAL_S", "2"))
+#: Camera events (视频智能告警): a repeat of one camera and category within this many seconds
+#: joins the case of the first; a camera silent this long goes offline with one alert.
+GRIDMAP_CAMERA_EVENT_DEDUP_S = float(env("GRIDMAP_CAMERA_EVENT_DEDUP_S", "600"))
+GRIDMAP_CAMERA_OFFLINE_S = float(env("GRIDMAP_CAMERA_OFFLINE_S", "600"))
 # Dispatch and field teams (调度与执行队伍).
 #: A team's position older than this (s) is stale: dispatch falls back to straight-line
 #: distance from it and the team does not count as on duty from its fixes.

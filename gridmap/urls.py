@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("tracking.urls")),
     path("", include("analysis.urls")),
     path("", include("evaluation.urls")),
+    path("", include("cameras.urls")),
     path("", include("cases.urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
