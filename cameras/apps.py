@@ -8,5 +8,7 @@ class CamerasConfig(AppConfig):
 
     def ready(self) -> None:
         from .importing import register
+        from .viewshed import connect_signals
 
         register()
+        connect_signals()
