@@ -26,6 +26,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cameras.seeing import cameras_seeing_case_json
 from gridmap.api import ClientAddressThrottle, LookupThrottle
 from gridmap.api_errors import Unprocessable
 from gridmap.models import User
@@ -246,11 +247,15 @@ def _visible_case(request, pk) -> Case:
 
 
 class CaseDetailView(APIView):
-    """One case: location, address, evidence and its whole history."""
+    """One case: location, address, evidence, its whole history and the cameras that see it
+    (``cameras``: nearest first; null for a role that may not look at cameras)."""
 
     @extend_schema(responses={200: None, 404: None})
     def get(self, request, pk: int):
-        return Response(case_feature(_visible_case(request, pk), full=True))
+        case = _visible_case(request, pk)
+        feature = case_feature(case, full=True)
+        feature["properties"]["cameras"] = cameras_seeing_case_json(case, request.user)
+        return Response(feature)
 
 
 class CaseEvidenceView(APIView):
