@@ -1,0 +1,359 @@
+"""The standard indicators (考核指标) of every unit of a kind over a period, computed in SQL.
+
+Read from the cases, their clock rows and their event log (imported archives have all three,
+so history is evaluated like live cases). Three grouped queries per evaluation, whatever the
+number of cases: one over the cases (counts, closure, filing, missed reports), one over the
+clock rows and a few kinds of events (on-time rates, stage durations, due-to-close, dispatch
+accuracy, satisfaction), one over attendance. No loop over cases in Python.
+
+Definitions (CJ/T 292 as cities publish it; ../shared/reference/standards.md). The period is
+``[from, to)``.
+
+- counts: cases *reported* in the period, by source, current stage and category.
+- *filed* (立案): a reported case that was accepted — it reached ``registered`` or beyond, or was
+  voided / merged after a ``file`` step. Self-disposal (自处理) cases are not filed.
+- on-time rate of a clock kind (filing 5 min, dispatch 1 min, arrival 10 min, video feedback
+  3 min, disposal by the category's limit in working time, verification): clocks met in time /
+  clocks counted, where a clock counts when it stopped (met or late) in the period, or is still
+  running, unpaused, and its due time passed in the period. Cancelled clocks never count.
+  Suspended time (挂账) does not count against a clock: the loop moved its due time.
+- *due to close* (应结案): cases closed in the period, plus cases whose disposal deadline fell in
+  the period and that were neither closed before it nor voided, rejected or merged.
+- closure rate (结案率) = closed / due; on-time closure rate (按期结案率) = closed in the period
+  with no late disposal clock / due; rework rate (返工率) = due cases that failed a verification
+  at least once / due; first-time completion rate (一次完成率) = closed without rework / closed.
+- accurate filing rate (准确立案率) = (filed − voided) / filed.
+- accurate dispatch rate (准确派遣率) = (dispatches − returns 回退) / dispatches, by event time.
+- missed-report rate (漏报率) = filed public or hotline cases inside a patrol zone with no
+  inspector report of the same category within ``MISSED_RADIUS_M`` in the preceding
+  ``MISSED_WINDOW_H`` / filed cases. (The reference also asks "during the inspector's shift";
+  inspectors have no shift rows yet, so every hour counts.)
+- valid-report rate (有效上报率) = inspector reports filed / inspector reports.
+- public satisfaction (满意度) = ``satisfaction`` events with ``data.satisfied`` true / all such
+  events in the period (no data until a callback step records them).
+- attendance (出勤率), teams and departments: shifts with a check-in / (those + absences);
+  punctuality: on-time check-ins / check-ins. No rows: no data (never 0 %).
+- stage durations: mean, median and 90th percentile of the clocks stopped in the period, in
+  the clock's own measure — wall-clock seconds for the minute clocks, *working* seconds for
+  disposal and verification (a deadline over a public holiday does not look long) — less the
+  suspended time.
+
+A rate with nothing to divide by is ``None`` ("no data"), never 0 % or 100 %.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from cases.calendar import working_calendar
+from cases.models import Case, Category
+
+from .units import KINDS, mapping_sql
+
+SOURCES = tuple(Case.Source.values)
+STAGES = tuple(Case.Stage.values)
+CLOCK_KINDS = ("filing", "dispatch", "arrival", "feedback", "disposal", "verification")
+#: Which ``own_*`` flag of the unit mapping makes a clock of each kind the unit's own.
+CLOCK_OWNER = {
+    "filing": "own_filing",
+    "dispatch": "own_dispatch",
+    "arrival": "own_other",
+    "feedback": "own_other",
+    "disposal": "own_other",
+    "verification": "own_verification",
+}
+MISSED_RADIUS_M = 50.0
+MISSED_WINDOW_H = 2.0
+#: How far back the working-time table for stage durations reaches before the period.
+DURATION_LOOKBACK_DAYS = 400
+FILED_STAGES = ("registered", "dispatched", "on_scene", "handled", "closed")
+
+
+@dataclass(frozen=True)
+class Period:
+    """``[start, end)`` as aware datetimes (local midnights when made from dates)."""
+
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def from_dates(cls, first: date, end: date) -> "Period":
+        tz = timezone.get_default_timezone()
+        return cls(
+            datetime.combine(first, datetime.min.time(), tz),
+            datetime.combine(end, datetime.min.time(), tz),
+        )
+
+    @property
+    def length(self) -> timedelta:
+        return self.end - self.start
+
+    def previous(self) -> "Period":
+        """The period of the same length just before (for the ranking's change)."""
+        return Period(self.start - self.length, self.start)
+
+    def as_json(self) -> dict:
+        return {"from": self.start.isoformat(), "to": self.end.isoformat()}
+
+
+@dataclass
+class Scope:
+    """A geographic narrowing of the cases evaluated (a user's community or subdistrict)."""
+
+    community_id: int | None = None
+    subdistrict_id: int | None = None
+
+    def sql(self) -> tuple[str, dict]:
+        if self.community_id:
+            return " AND c.community_id = %(scope_community)s", {
+                "scope_community": self.community_id
+            }
+        if self.subdistrict_id:
+            return " AND c.subdistrict_id = %(scope_subdistrict)s", {
+                "scope_subdistrict": self.subdistrict_id
+            }
+        return "", {}
+
+
+@dataclass
+class Figures:
+    """The raw counts of one unit, as the queries return them."""
+
+    cases: dict = field(default_factory=dict)
+    categories: dict = field(default_factory=dict)
+    clocks: dict = field(default_factory=dict)
+    attendance: dict = field(default_factory=dict)
+
+
+def _case_sql(kind: str, scope_sql: str) -> tuple[str, dict]:
+    mapping, params = mapping_sql(kind)
+    by_source = ",\n".join(
+        f"count(*) FILTER (WHERE f.rep AND c.source = '{s}') AS source_{s}" for s in SOURCES
+    )
+    by_stage = ",\n".join(
+        f"count(*) FILTER (WHERE f.rep AND c.stage = '{s}') AS stage_{s}" for s in STAGES
+    )
+    sql = f"""
+    SELECT m.unit_id, c.category_id, GROUPING(c.category_id) AS all_categories,
+      count(*) FILTER (WHERE f.rep) AS reported,
+      {by_source},
+      {by_stage},
+      count(*) FILTER (WHERE f.rep AND f.filed) AS filed,
+      count(*) FILTER (WHERE f.rep AND f.filed AND m.own_filing) AS own_filed,
+      count(*) FILTER (WHERE f.rep AND f.filed AND m.own_filing AND c.stage = 'void')
+        AS own_filed_void,
+      count(*) FILTER (WHERE f.rep AND m.own_report) AS reports,
+      count(*) FILTER (WHERE f.rep AND m.own_report AND f.filed) AS reports_filed,
+      count(*) FILTER (WHERE f.closed_in) AS closed,
+      count(*) FILTER (WHERE f.closed_in AND f.reworked) AS closed_reworked,
+      count(*) FILTER (WHERE f.rep AND f.filed AND c.source IN ('public', 'hotline')
+        AND EXISTS (
+          SELECT 1 FROM cases_case_zones pz JOIN gridmap_responsibilityzone z
+            ON z.id = pz.responsibilityzone_id AND z.kind = 'patrol'
+          WHERE pz.case_id = c.id)
+        AND NOT EXISTS (
+          SELECT 1 FROM cases_case r
+          WHERE r.source = 'inspector' AND r.category_id = c.category_id
+            AND r.reported_at <= c.reported_at
+            AND r.reported_at >= c.reported_at - %(missed_s)s * interval '1 second'
+            AND ST_DWithin(r.geom, c.geom, %(missed_m)s))
+      ) AS missed
+    FROM cases_case c
+    {mapping}
+    CROSS JOIN LATERAL (SELECT
+      c.reported_at >= %(from)s AND c.reported_at < %(to)s AS rep,
+      c.stage = 'closed' AND c.closed_at >= %(from)s AND c.closed_at < %(to)s AS closed_in,
+      c.source <> 'self' AND (c.stage = ANY(%(filed_stages)s) OR (c.stage IN ('void', 'merged')
+        AND EXISTS (SELECT 1 FROM cases_caseevent fe
+                    WHERE fe.case_id = c.id AND fe.kind = 'file'))) AS filed,
+      c.id IN (SELECT case_id FROM cases_caseevent
+               WHERE kind = 'verify' AND to_stage = 'dispatched') AS reworked
+    ) f
+    WHERE ((c.reported_at >= %(from)s AND c.reported_at < %(to)s)
+       OR (c.closed_at >= %(from)s AND c.closed_at < %(to)s))
+      AND m.unit_id IS NOT NULL{scope_sql}
+    GROUP BY GROUPING SETS ((m.unit_id), (m.unit_id, c.category_id))
+    """
+    params.update(
+        missed_s=MISSED_WINDOW_H * 3600, missed_m=MISSED_RADIUS_M, filed_stages=list(FILED_STAGES)
+    )
+    return sql, params
+
+
+def _working_clip_sql(column: str) -> str:
+    """Working seconds of the day passed at the local time of ``column`` (SQL)."""
+    tod = f"extract(epoch FROM ({column} AT TIME ZONE %(tz)s)::time)"
+    parts = []
+    for start, end in working_calendar().periods:
+        a = start.hour * 3600 + start.minute * 60 + start.second
+        b = end.hour * 3600 + end.minute * 60 + end.second
+        parts.append(f"greatest(0, least({tod}, {b}) - {a})")
+    return " + ".join(parts) or "0"
+
+
+def _clock_sql(kind: str, scope_sql: str) -> tuple[str, dict]:
+    mapping, params = mapping_sql(kind)
+    columns = []
+    for k in CLOCK_KINDS:
+        own = f"m.{CLOCK_OWNER[k]}"
+        counted = f"r.kind = '{k}' AND {own} AND (f.ended OR f.overdue)"
+        ended = f"r.kind = '{k}' AND {own} AND f.ended"
+        columns += [
+            f"count(*) FILTER (WHERE {counted}) AS {k}_counted",
+            f"count(*) FILTER (WHERE {counted} AND r.outcome = 'met') AS {k}_met",
+            f"avg(f.dur) FILTER (WHERE {ended}) AS {k}_mean",
+            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY f.dur) FILTER (WHERE {ended}) "
+            f"AS {k}_median",
+            f"percentile_cont(0.9) WITHIN GROUP (ORDER BY f.dur) FILTER (WHERE {ended}) AS {k}_p90",
+        ]
+    working_start = (
+        f"ds.cum_s + CASE WHEN ds.working THEN {_working_clip_sql('r.started_at')} ELSE 0 END"
+    )
+    working_end = f"de.cum_s + CASE WHEN de.working THEN {_working_clip_sql('r.met_at')} ELSE 0 END"
+    sql = f"""
+    WITH days AS (
+      SELECT * FROM unnest(%(days)s::date[], %(cum)s::float8[], %(working)s::bool[])
+        AS d(day, cum_s, working)
+    ), r AS (
+      SELECT k.case_id, k.kind, k.started_at, k.due_at, k.met_at, k.outcome, k.paused_s,
+             k.paused_at, k.limit_unit, NULL::boolean AS satisfied
+      FROM cases_clock k
+      WHERE (k.outcome IN ('met', 'late') AND k.met_at >= %(from)s AND k.met_at < %(to)s)
+         OR (k.outcome = 'open' AND k.paused_at IS NULL
+             AND k.due_at >= %(from)s AND k.due_at < %(until)s)
+         OR (k.kind = 'disposal' AND k.outcome <> 'cancelled'
+             AND k.due_at >= %(from)s AND k.due_at < %(to)s)
+         OR (k.kind = 'disposal' AND k.outcome = 'late')
+      UNION ALL
+      SELECT e.case_id, 'ev_' || e.kind, NULL, NULL, e.at, NULL, 0, NULL, NULL,
+             CASE WHEN e.kind = 'satisfaction' THEN (e.data ->> 'satisfied')::boolean END
+      FROM cases_caseevent e
+      WHERE e.kind IN ('dispatch', 'approve_return', 'satisfaction')
+        AND e.at >= %(from)s AND e.at < %(to)s
+    )
+    SELECT m.unit_id,
+      {", ".join(columns)},
+      count(DISTINCT r.case_id) FILTER (
+        WHERE r.kind = 'disposal' AND r.outcome <> 'cancelled'
+          AND r.due_at >= %(from)s AND r.due_at < %(to)s
+          AND c.stage NOT IN ('void', 'rejected', 'merged')
+          AND NOT (c.stage = 'closed' AND c.closed_at < %(to)s)
+      ) AS due_not_closed,
+      count(DISTINCT r.case_id) FILTER (
+        WHERE r.kind = 'disposal' AND r.outcome = 'late' AND c.stage = 'closed'
+          AND c.closed_at >= %(from)s AND c.closed_at < %(to)s
+      ) AS closed_late,
+      count(DISTINCT r.case_id) FILTER (
+        WHERE r.kind = 'disposal' AND r.outcome <> 'cancelled'
+          AND r.due_at >= %(from)s AND r.due_at < %(to)s
+          AND c.stage NOT IN ('void', 'rejected', 'merged')
+          AND NOT (c.stage = 'closed' AND c.closed_at < %(to)s)
+          AND c.id IN (SELECT case_id FROM cases_caseevent
+                       WHERE kind = 'verify' AND to_stage = 'dispatched')
+      ) AS due_not_closed_reworked,
+      count(*) FILTER (WHERE r.kind = 'ev_dispatch' AND m.own_dispatch) AS dispatches,
+      count(*) FILTER (WHERE r.kind = 'ev_approve_return' AND m.own_dispatch) AS returns,
+      count(*) FILTER (WHERE r.kind = 'ev_satisfaction' AND r.satisfied IS NOT NULL) AS rated,
+      count(*) FILTER (WHERE r.kind = 'ev_satisfaction' AND r.satisfied) AS satisfied
+    FROM r
+    JOIN cases_case c ON c.id = r.case_id
+    {mapping}
+    LEFT JOIN days ds ON r.limit_unit <> 'minutes'
+      AND ds.day = (r.started_at AT TIME ZONE %(tz)s)::date
+    LEFT JOIN days de ON r.limit_unit <> 'minutes'
+      AND de.day = (r.met_at AT TIME ZONE %(tz)s)::date
+    CROSS JOIN LATERAL (SELECT
+      r.outcome IN ('met', 'late') AND r.met_at >= %(from)s AND r.met_at < %(to)s AS ended,
+      r.outcome = 'open' AND r.paused_at IS NULL
+        AND r.due_at >= %(from)s AND r.due_at < %(until)s AS overdue,
+      CASE WHEN r.limit_unit = 'minutes'
+           THEN extract(epoch FROM r.met_at - r.started_at) - r.paused_s
+           ELSE ({working_end}) - ({working_start}) - r.paused_s END AS dur
+    ) f
+    WHERE m.unit_id IS NOT NULL{scope_sql}
+    GROUP BY m.unit_id
+    """
+    return sql, params
+
+
+def _attendance_sql(kind: str) -> str | None:
+    """Attendance rows grouped by unit, for the kinds whose members check in (teams)."""
+    unit = {"team": "a.team_id", "department": "t.department_id"}.get(kind)
+    if unit is None:
+        return None
+    return f"""
+    SELECT {unit} AS unit_id,
+      count(DISTINCT a.shift_start) FILTER (WHERE a.kind = 'check_in'
+        AND a.shift_start IS NOT NULL) AS shifts_attended,
+      count(*) FILTER (WHERE a.kind = 'absent') AS absences,
+      count(*) FILTER (WHERE a.kind = 'check_in') AS check_ins,
+      count(*) FILTER (WHERE a.kind = 'check_in' AND a.status = 'on_time') AS on_time_check_ins
+    FROM gridmap_attendance a JOIN gridmap_team t ON t.id = a.team_id
+    WHERE a.at >= %(from)s AND a.at < %(to)s AND {unit} IS NOT NULL
+    GROUP BY {unit}
+    """
+
+
+def working_days_table(start: datetime, end: datetime) -> dict:
+    """Days from ``DURATION_LOOKBACK_DAYS`` before ``start`` to ``end``, each with the working
+    seconds of all days before it, for working durations in SQL (W(b) − W(a))."""
+    calendar = working_calendar()
+    day = (start - timedelta(days=DURATION_LOOKBACK_DAYS)).astimezone(calendar.tz).date()
+    last = end.astimezone(calendar.tz).date() + timedelta(days=1)
+    days, cum, working = [], [], []
+    total = 0.0
+    while day <= last:
+        is_working = calendar.is_working_day(day)
+        days.append(day)
+        cum.append(total)
+        working.append(is_working)
+        if is_working:
+            total += calendar.day_seconds
+        day += timedelta(days=1)
+    return {"days": days, "cum": cum, "working": working}
+
+
+def _rows(sql: str, params: dict) -> list[dict]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def figures_compute(kind: str, period: Period, *, scope: Scope | None = None) -> dict[int, Figures]:
+    """The raw counts of every unit of ``kind`` that has cases in ``period`` (by unit id)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown unit kind {kind!r}; known: {', '.join(KINDS)}")
+    scope_sql, scope_params = (scope or Scope()).sql()
+    now = timezone.now()
+    base = {
+        "from": period.start,
+        "to": period.end,
+        "until": min(period.end, now),
+        "tz": settings.TIME_ZONE,
+        **scope_params,
+    }
+    out: dict[int, Figures] = {}
+    sql, params = _case_sql(kind, scope_sql)
+    for row in _rows(sql, {**base, **params}):
+        figures = out.setdefault(row["unit_id"], Figures())
+        if row["all_categories"]:
+            figures.cases = row
+        elif row["reported"]:
+            figures.categories[row["category_id"]] = row["reported"]
+    sql, params = _clock_sql(kind, scope_sql)
+    days = working_days_table(period.start, min(period.end, now))
+    for row in _rows(sql, {**base, **params, **days}):
+        out.setdefault(row["unit_id"], Figures()).clocks = row
+    attendance = _attendance_sql(kind)
+    if attendance:
+        for row in _rows(attendance, base):
+            out.setdefault(row["unit_id"], Figures()).attendance = row
+    return out
+
+
+def category_codes(ids) -> dict[int, str]:
+    return dict(Category.objects.filter(pk__in=list(ids)).values_list("pk", "code"))
