@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import api
+
+urlpatterns = [
+    path(
+        "cases/<int:pk>/recommendation",
+        api.RecommendationView.as_view(),
+        name="case-recommendation",
+    ),
+]

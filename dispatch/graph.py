@@ -1,0 +1,259 @@
+"""The road network in process: travel times from many teams to one case in one search.
+
+The network's tables (``NetworkEdge``, built by dispatch/network.py for pgRouting) are read
+once per process and kept as arrays, a spatial index of the edges (for snapping points to the
+nearest road) and the *reversed* graph as a sparse matrix. One Dijkstra search outwards from the
+case over the reversed graph gives every junction's travel time *to* the case, so ranking 200
+teams costs one search instead of 200 (pgRouting's many-to-one ``pgr_dijkstra`` does the same
+work, but reads the edges through SQL on every call: bench/dispatch.py measures both). The copy
+is reloaded when the state row says the network was rebuilt (``NetworkState.built_version``).
+
+Points off the network (a team's GPS fix, a case) are *snapped*: to the nearest point of the
+nearest edge, reached by an access leg at ``GRIDMAP_FALLBACK_SPEED_KMH``; from there along the
+edge in the directions its one-way rule allows. Times in seconds, lengths in metres, coordinates
+in the storage CRS (``GRIDMAP_SRID``, metric).
+"""
+
+import math
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+from shapely.ops import substring
+
+from .models import NetworkEdge
+
+#: Costs below this (s) count as this: the sparse matrix drops explicit zeros.
+_MIN_COST_S = 1e-6
+
+
+@dataclass(frozen=True)
+class Snap:
+    """A point placed on the network: on edge ``edge`` (index) at ``fraction`` of its length
+    from its source, ``offset_m`` away from the point itself."""
+
+    edge: int
+    fraction: float
+    offset_m: float
+    x: float
+    y: float
+
+
+@dataclass
+class Route:
+    """A path from a team's snap to the case's snap: travel time on the roads (s), length (m)
+    and the coordinates from the team's snap to the case's (storage CRS)."""
+
+    time_s: float
+    length_m: float
+    coords: np.ndarray
+
+
+class Graph:
+    """The network as arrays (one per process; see the module docstring)."""
+
+    def __init__(self, version: tuple, rows: list[tuple]) -> None:
+        self.version = version
+        n = len(rows)
+        self.edge_ids = np.array([r[0] for r in rows], dtype=np.int64)
+        vertex_ids = sorted({r[1] for r in rows} | {r[2] for r in rows})
+        self.vertex_index = {v: i for i, v in enumerate(vertex_ids)}
+        self.vertex_count = len(vertex_ids)
+        self.source = np.array([self.vertex_index[r[1]] for r in rows], dtype=np.int64)
+        self.target = np.array([self.vertex_index[r[2]] for r in rows], dtype=np.int64)
+        self.cost = np.array([r[3] for r in rows], dtype=float)
+        self.reverse_cost = np.array([r[4] for r in rows], dtype=float)
+        self.length = np.array([r[5] for r in rows], dtype=float)
+        self.lines = shapely.from_wkb([bytes(r[6]) for r in rows]) if n else np.array([])
+        self.tree = shapely.STRtree(self.lines)
+        self._arcs: dict[tuple[int, int], tuple[int, bool]] = {}
+        self.reversed = self._reversed_matrix()
+
+    @property
+    def empty(self) -> bool:
+        return self.vertex_count == 0
+
+    def _reversed_matrix(self) -> csr_matrix:
+        """Arc a→b of the roads (cost c) as b→a; of parallel arcs the fastest, remembered with
+        its edge and direction for drawing the route."""
+        best: dict[tuple[int, int], float] = {}
+        for i in range(len(self.edge_ids)):
+            a, b = int(self.source[i]), int(self.target[i])
+            if a == b:
+                continue
+            for (u, v), c, forward in (
+                ((a, b), self.cost[i], True),
+                ((b, a), self.reverse_cost[i], False),
+            ):
+                if c < 0:
+                    continue
+                c = max(float(c), _MIN_COST_S)
+                if c < best.get((u, v), math.inf):
+                    best[(u, v)] = c
+                    self._arcs[(u, v)] = (i, forward)
+        if not best:
+            return csr_matrix((self.vertex_count, self.vertex_count))
+        keys = list(best)
+        rows = [v for _, v in keys]
+        cols = [u for u, _ in keys]
+        return csr_matrix(
+            ([best[k] for k in keys], (rows, cols)), shape=(self.vertex_count, self.vertex_count)
+        )
+
+    # --- snapping --------------------------------------------------------------------------
+
+    def snap(self, xs: np.ndarray, ys: np.ndarray) -> list[Snap]:
+        """The nearest point on the network of each point (vectorised: one index query)."""
+        points = shapely.points(xs, ys)
+        (which, edges), distances = self.tree.query_nearest(
+            points, return_distance=True, all_matches=False
+        )
+        lines = self.lines[edges]
+        fractions = shapely.line_locate_point(lines, points[which], normalized=True)
+        on = shapely.line_interpolate_point(lines, fractions, normalized=True)
+        out: list[Snap | None] = [None] * len(points)
+        for k, p in enumerate(which):
+            out[p] = Snap(
+                int(edges[k]),
+                float(fractions[k]),
+                float(distances[k]),
+                float(shapely.get_x(on[k])),
+                float(shapely.get_y(on[k])),
+            )
+        return out
+
+    # --- searching -------------------------------------------------------------------------
+
+    def to_target(self, case: Snap) -> "Search":
+        """Travel times from every junction to the snapped case (one search per way into the
+        case's edge: from its source forwards, from its target backwards)."""
+        e = case.edge
+        entries = []
+        if self.cost[e] >= 0:
+            entries.append(
+                (
+                    int(self.source[e]),
+                    case.fraction * self.cost[e],
+                    case.fraction * self.length[e],
+                    True,
+                )
+            )
+        if self.reverse_cost[e] >= 0:
+            entries.append(
+                (
+                    int(self.target[e]),
+                    (1 - case.fraction) * self.reverse_cost[e],
+                    (1 - case.fraction) * self.length[e],
+                    False,
+                )
+            )
+        if not entries:
+            return Search(self, case, [], np.empty((0, self.vertex_count)), None)
+        times, predecessors = dijkstra(
+            self.reversed, directed=True, indices=[v for v, *_ in entries], return_predecessors=True
+        )
+        return Search(self, case, entries, np.atleast_2d(times), np.atleast_2d(predecessors))
+
+
+class Search:
+    """The result of one search towards a case: ask it for any team's route."""
+
+    def __init__(self, graph: Graph, case: Snap, entries, times, predecessors) -> None:
+        self.graph = graph
+        self.case = case
+        self.entries = entries
+        self.times = times
+        self.predecessors = predecessors
+
+    def time_from(self, team: Snap) -> tuple[float, tuple | None]:
+        """The fastest road time (s) from a snapped team to the case, and how (for
+        ``route``); ``(inf, None)`` when no road leads there."""
+        g, e = self.graph, team.edge
+        best, how = math.inf, None
+        case = self.case
+        # On the case's own edge, straight along it when the one-way rule allows.
+        if e == case.edge:
+            if team.fraction <= case.fraction and g.cost[e] >= 0:
+                t = (case.fraction - team.fraction) * g.cost[e]
+                best, how = t, ("same", True)
+            if team.fraction >= case.fraction and g.reverse_cost[e] >= 0:
+                t = (team.fraction - case.fraction) * g.reverse_cost[e]
+                if t < best:
+                    best, how = t, ("same", False)
+        exits = []
+        if g.cost[e] >= 0:
+            exits.append((int(g.target[e]), (1 - team.fraction) * g.cost[e], True))
+        if g.reverse_cost[e] >= 0:
+            exits.append((int(g.source[e]), team.fraction * g.reverse_cost[e], False))
+        for k, (_, entry_time, *_rest) in enumerate(self.entries):
+            row = self.times[k]
+            for vertex, exit_time, forward in exits:
+                t = exit_time + row[vertex] + entry_time
+                if t < best:
+                    best, how = t, ("via", k, vertex, forward)
+        return best, how
+
+    def route(self, team: Snap, how: tuple) -> Route:
+        """The route a ``time_from`` answer stands for: time, length and coordinates."""
+        g, case = self.graph, self.case
+        if how[0] == "same":
+            line = g.lines[team.edge]
+            part = _substring(line, team.fraction, case.fraction)
+            length = abs(case.fraction - team.fraction) * g.length[team.edge]
+            cost = g.cost[team.edge] if how[1] else g.reverse_cost[team.edge]
+            return Route(abs(case.fraction - team.fraction) * cost, length, part)
+        _, k, vertex, forward = how
+        e = team.edge
+        pieces = [_substring(g.lines[e], team.fraction, 1.0 if forward else 0.0)]
+        time = (1 - team.fraction) * g.cost[e] if forward else team.fraction * g.reverse_cost[e]
+        length = ((1 - team.fraction) if forward else team.fraction) * g.length[e]
+        predecessors = self.predecessors[k]
+        v = vertex
+        while predecessors[v] >= 0:
+            u = int(predecessors[v])
+            i, fwd = g._arcs[(v, u)]
+            coords = shapely.get_coordinates(g.lines[i])
+            pieces.append(coords if fwd else coords[::-1])
+            time += g.cost[i] if fwd else g.reverse_cost[i]
+            length += g.length[i]
+            v = u
+        _vertex, entry_time, entry_length, entry_forward = self.entries[k]
+        pieces.append(_substring(g.lines[case.edge], 0.0 if entry_forward else 1.0, case.fraction))
+        time += entry_time
+        length += entry_length
+        return Route(float(time), float(length), np.concatenate(pieces))
+
+
+def _substring(line, start: float, end: float) -> np.ndarray:
+    """Coordinates of ``line`` from fraction ``start`` to ``end`` (reversed when end < start)."""
+    if start == end:
+        p = shapely.line_interpolate_point(line, start, normalized=True)
+        return shapely.get_coordinates(p)
+    lo, hi = sorted((start, end))
+    part = shapely.get_coordinates(substring(line, lo, hi, normalized=True))
+    return part if start < end else part[::-1]
+
+
+_lock = threading.Lock()
+_graph: Graph | None = None
+
+
+def graph_for(version: tuple) -> Graph:
+    """This process's copy of the network as of ``version`` (``NetworkState``'s
+    ``built_version`` and ``built_at``), read again when the network was rebuilt since."""
+    global _graph
+    current = _graph
+    if current is not None and current.version == version:
+        return current
+    with _lock:
+        if _graph is None or _graph.version != version:
+            rows = list(
+                NetworkEdge.objects.order_by("id").values_list(
+                    "id", "source", "target", "cost_s", "reverse_cost_s", "length_m", "geom"
+                )
+            )
+            _graph = Graph(version, [(*r[:6], r[6].wkb) for r in rows])
+        return _graph
