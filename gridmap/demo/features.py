@@ -17,6 +17,7 @@ LAYERS = [
     "pois",
     "construction_sites",
     "components",
+    "cameras",
 ]
 
 

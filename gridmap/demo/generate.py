@@ -23,7 +23,7 @@ from shapely.ops import polygonize, unary_union
 
 from gridmap.services.grids import split_area
 
-from . import amenities, layout, people, plan, streets, zones
+from . import amenities, cameras, layout, people, plan, streets, zones
 from .buildings import Builder
 from .features import LAYERS, Demo, Feature
 
@@ -165,6 +165,9 @@ def build() -> Demo:
     addresses = amenities.Addresses(base.pieces)
     amenities.pois(demo, placed.shops, placed.facilities, base.pieces, base.segments, addresses)
     amenities.components(demo, base.pieces, base.segments, base.blocks, base.district)
+    demo.layers["cameras"] = cameras.cameras(
+        base.district, demo.layers["roads"], demo.layers["buildings"]
+    )
     return demo
 
 
@@ -249,7 +252,7 @@ class _ToWgs84:
 def _expected_type(layer: str) -> tuple[str, ...]:
     if layer == "roads":
         return ("LineString",)
-    if layer in ("pois", "components"):
+    if layer in ("pois", "components", "cameras"):
         return ("Point",)
     if layer in ("buildings", "water", "construction_sites", "zones"):
         return ("MultiPolygon", "Polygon")

@@ -20,6 +20,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import DataError, IntegrityError, transaction
 from tqdm import tqdm
 
+from cameras.models import Camera
 from gridmap.models import (
     Building,
     Community,
@@ -66,6 +67,7 @@ COUNT_LABELS = {
     "poi": "pois",
     "construction_site": "construction_sites",
     "component": "components",
+    "camera": "cameras",
 }
 #: A user's scope: foreign keys named in organisation.json by code.
 USER_SCOPES = ["department", "team", "subdistrict", "community"]
@@ -337,7 +339,46 @@ def _write(files: DemoFiles, bar: tqdm) -> dict[str, int]:
         ),
         ["name", "geom", "component_class", "owner_department", "owner_name", "condition"],
     )
+    load("camera", Camera, _cameras(layers["cameras"], ids), CAMERA_FIELDS)
     return counts
+
+
+#: What the demo file sets on a camera; its status and heartbeat are left alone.
+CAMERA_FIELDS = [
+    "name", "geom", "heading_deg", "fov_deg", "range_m", "ptz", "mount_height_m",
+    "stream_url", "snapshot_url", "owner", "device_user",
+]  # fmt: skip
+
+
+def _cameras(features: list[DemoFeature], ids: _Ids) -> list[Camera]:
+    """Camera rows from cameras.geojson (``gridmap.demo.cameras`` draws them), each bound to
+    the device account it names (or to none); impossible values name the feature."""
+    rows = []
+    for f in features:
+        p = f.props
+        try:
+            values = {k: float(p[k]) for k in ("heading_deg", "fov_deg", "range_m")}
+            values["mount_height_m"] = float(p["mount_height_m"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DemoDataError(f"{f.where}: missing or non-numeric {exc}") from None
+        if not 0 <= values["heading_deg"] < 360:
+            raise DemoDataError(f"{f.where}: heading_deg {p['heading_deg']} is outside 0–360")
+        if not 0 < values["fov_deg"] <= 360 or values["range_m"] <= 0:
+            raise DemoDataError(f"{f.where}: impossible fov_deg or range_m")
+        rows.append(
+            Camera(
+                code=f.code,
+                name=p["name"],
+                geom=f.geom,
+                ptz=bool(p.get("ptz")),
+                stream_url=_text(p, "stream_url"),
+                snapshot_url=_text(p, "snapshot_url"),
+                owner=_text(p, "owner"),
+                device_user_id=ids("user", p.get("device"), f.where),
+                **values,
+            )
+        )
+    return rows
 
 
 def _set_jurisdictions(teams: list[dict], ids: _Ids, zones: list[DemoFeature]) -> None:

@@ -70,6 +70,7 @@ GEOMETRY = {
     "pois": "Point",
     "construction_sites": "area",
     "components": "Point",
+    "cameras": "Point",
 }
 
 #: Layer → properties with a fixed set of values.

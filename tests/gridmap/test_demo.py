@@ -17,6 +17,7 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from cameras.models import Camera
 from gridmap.demo import plan
 from gridmap.demo.generate import LAYERS, MAX_FILE_BYTES, generate
 from gridmap.demo.loader import demo_load, demo_password
@@ -43,6 +44,7 @@ FIXTURES = Path(settings.BASE_DIR) / "fixtures" / "geo"
 
 #: Every table the loader writes.
 LOADED = [
+    Camera,
     Component,
     PointOfInterest,
     ConstructionSite,
@@ -70,6 +72,7 @@ def _demo_keys() -> dict:
         return [f["properties"]["code"] for f in data["features"]]
 
     return {
+        Camera: codes("cameras"),
         Component: codes("components"),
         PointOfInterest: codes("pois"),
         ConstructionSite: codes("construction_sites"),
