@@ -31,7 +31,7 @@ from gridmap.api import ClientAddressThrottle, LookupThrottle
 from gridmap.api_errors import Unprocessable
 from gridmap.models import User
 
-from . import workflow
+from . import public, workflow
 from .evidence import EvidenceRejected, check_upload
 from .loop import LoopError, Step, approval_decide, transition_apply
 from .models import ApprovalRequest, Case, CaseEvent, Clock, Evidence
@@ -316,14 +316,28 @@ class PublicReportView(APIView):
     throttle_classes = [ReportThrottle]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    @extend_schema(request=PublicReportInput, responses={201: None, 400: None, 422: None})
+    @extend_schema(
+        request=PublicReportInput,
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        responses={200: None, 201: None, 400: None, 409: None, 422: None},
+    )
     def post(self, request):
         data = PublicReportInput(data=request.data)
         data.is_valid(raise_exception=True)
         d = data.validated_data
         try:
-            case = case_report(
-                source=Case.Source.PUBLIC,
+            checked = [public.public_upload_check(f) for f in d.get("files", [])]
+        except EvidenceRejected as exc:
+            raise ValidationError({"files": [str(exc)]}) from exc
+        try:
+            taken = public.public_report_take(
+                idempotency_key=request.headers.get("Idempotency-Key", "").strip()[:80],
+                fingerprint=public.report_fingerprint(
+                    category=d["category"],
+                    lon=d["lon"],
+                    lat=d["lat"],
+                    description=d.get("description", ""),
+                ),
                 category_code=d["category"],
                 lon=d["lon"],
                 lat=d["lat"],
@@ -332,17 +346,20 @@ class PublicReportView(APIView):
                 address=d.get("address", ""),
                 contact_email=d.get("contact_email", ""),
                 contact_phone=d.get("contact_phone", ""),
-                uploads=d.get("files", []),
+                checked_files=checked,
             )
         except IntakeError as exc:
             raise _intake_failed(exc) from exc
+        # A repeat of the same submission (same Idempotency-Key) answers the case it made: 200.
+        case = taken.case
         return Response(
             {
                 "tracking": case.tracking,
                 "status_url": f"/report/{case.tracking}/",
                 "api_url": f"/api/v1/public/reports/{case.tracking}",
+                "repeated": taken.repeated,
             },
-            status=status.HTTP_201_CREATED,
+            status=status.HTTP_200_OK if taken.repeated else status.HTTP_201_CREATED,
         )
 
 
@@ -355,11 +372,7 @@ class PublicReportStatusView(APIView):
 
     @extend_schema(responses={200: None, 404: None})
     def get(self, request, tracking: str):
-        case = (
-            Case.objects.filter(tracking=tracking.upper().strip())
-            .select_related("category")
-            .first()
-        )
+        case = public.public_case(tracking)
         if case is None:
             raise NotFound(_("No report with tracking number %(t)s.") % {"t": tracking})
         return Response(
@@ -370,6 +383,7 @@ class PublicReportStatusView(APIView):
                 "stage_label": case.get_stage_display(),
                 "reported_at": case.reported_at,
                 "closed_at": case.closed_at,
+                **public.public_view_json(public.public_view(case)),
             }
         )
 

@@ -26,6 +26,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("map/", views.district_map, name="map"),
+    path("report/", include("cases.public_urls")),
     path("wall/", include("cameras.page_urls")),
     path("", include("cases.page_urls")),
     path("accounts/", include("django.contrib.auth.urls")),

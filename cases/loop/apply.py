@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 
 from gridmap.models import User
 
-from .. import notify, workflow
+from .. import notify, public, workflow
 from ..services import WrittenFiles, evidence_store
 from .approvals import approval_request
 from .core import LoopError, Outcome, Step, check_idempotency, locked_case, step_moment
@@ -41,6 +41,8 @@ def transition_apply(*, case_id: int, name: str, actor: User, step: Step | None 
         if outcome.event.from_stage != case.stage:
             for team_id in {team_before, case.team_id} - {None}:
                 team_status_sync(team_id=team_id, at=at, cause=name, case=case, actor=actor)
+        if outcome.approval is None:
+            public.reporter_notify(case, outcome.event)
         if step.files:
             evidence_store(
                 case=case,
