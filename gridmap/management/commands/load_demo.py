@@ -7,6 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from gridmap.demo.history import history_load
 from gridmap.demo.loader import DemoDataError, demo_load
 
 
@@ -24,8 +25,18 @@ class Command(BaseCommand):
             default=Path(settings.BASE_DIR) / "fixtures" / "geo",
             help="directory of the demo files (default: fixtures/geo)",
         )
+        parser.add_argument(
+            "--history",
+            nargs="?",
+            type=Path,
+            const=Path(settings.BASE_DIR) / "fixtures" / "history",
+            default=None,
+            metavar="DIR",
+            help="also import the demo's year of closed cases (default DIR: fixtures/history) "
+            "with import_cases's importer; cases imported before are skipped",
+        )
 
-    def handle(self, *args, directory: Path, **options):
+    def handle(self, *args, directory: Path, history: Path | None = None, **options):
         started = time.perf_counter()
         try:
             # Progress bars go to stderr (shown on a terminal only); the summary to stdout.
@@ -43,3 +54,14 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Loaded the demo district from {directory} in {elapsed:.1f} s.")
         )
+        if history is not None:
+            self._history(history)
+
+    def _history(self, directory: Path) -> None:
+        from cases.archive import ArchiveError
+
+        try:
+            report = history_load(directory)
+        except ArchiveError as exc:
+            raise CommandError(f"The demo history was not loaded (nothing written): {exc}") from exc
+        self.stdout.write(self.style.SUCCESS(f"Demo history: {report.summary()}"))
