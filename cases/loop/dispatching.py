@@ -90,8 +90,10 @@ def arrive_effect(case, transition, actor, at, step) -> Outcome:
 
 def case_dispatch_auto(case, *, at: datetime) -> CaseEvent | None:
     """Automatic dispatch (自动派遣) of a just-filed case of a category that asks for it: to the
-    first available team of the recommendation, in the filing's transaction. None when no team
-    is available (the recommendation has told the shift leaders; a dispatcher takes over)."""
+    best available team of the recommendation (dispatch/recommend.py: by road-network ETA), in
+    the filing's transaction. None when no team is available: the case waits for a dispatcher
+    (its dispatch clock escalates as usual; with no eligible team at all the recommendation has
+    already told the shift leaders)."""
     from dispatch.recommend import recommend
 
     offer = recommend(case, now=at)
@@ -102,7 +104,12 @@ def case_dispatch_auto(case, *, at: datetime) -> CaseEvent | None:
         note=_("Automatic dispatch"),
         params={
             "team": pick.team_code,
-            "dispatch_data": {"auto": True, "rank": 1, "eta_s": pick.eta_s},
+            "dispatch_data": {
+                "auto": True,
+                "rank": pick.rank,
+                "eta_s": None if pick.eta_s is None else round(pick.eta_s, 1),
+                "method": pick.method,
+            },
         },
     )
     outcome = dispatch_effect(case, workflow.TRANSITIONS["dispatch"], None, at, step)
