@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import api
+
+urlpatterns = [
+    path("evaluation", api.EvaluationView.as_view(), name="evaluation"),
+    path(
+        "evaluation/report.xlsx", api.MonthlyReportView.as_view(), name="evaluation-monthly-report"
+    ),
+]
