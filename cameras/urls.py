@@ -2,9 +2,16 @@
 
 from django.urls import path
 
-from . import api, api_events
+from . import api, api_coverage, api_events
 
 urlpatterns = [
+    path("coverage", api_coverage.CoverageView.as_view(), name="coverage"),
+    path(
+        "coverage/report/<str:fmt>",
+        api_coverage.CoverageReportView.as_view(),
+        name="coverage-report",
+    ),
+    path("blind-spots", api_coverage.BlindSpotView.as_view(), name="blind-spots"),
     path("cameras", api.CameraListView.as_view(), name="camera-list"),
     path("cameras/seeing", api.CamerasSeeingView.as_view(), name="cameras-seeing"),
     path("walls", api.WallListView.as_view(), name="wall-list"),
