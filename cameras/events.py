@@ -6,7 +6,8 @@ ordinary intake (``cases.services.case_report``: geocoding, department, clocks, 
 street vendor stays in view for a quarter of an hour and the analytics fire every few seconds,
 so a repeat — same camera, same category, within ``GRIDMAP_CAMERA_EVENT_DEDUP_S`` seconds of an
 earlier event — is stored as a duplicate of the event that opened the case and points at the
-same case. The window slides: a problem that stays in view keeps its one case.
+same case (or the case it was merged into). The window slides: a problem that stays in view
+keeps its one case. Once that case is closed, the next detection opens a new one.
 
 Deduplication is race-safe: the camera's row is locked for the whole check-and-insert, so two
 identical events arriving at once are taken one after the other and open one case.
@@ -146,6 +147,7 @@ def camera_event_receive(
         # follows cannot interleave with another event of the same camera.
         camera = camera_for_device(code=camera_code, device=device, lock=True)
         earlier = _earlier_event(camera=camera, category=category, at=at)
+        joined = _case_to_join(earlier.case) if earlier is not None else None
         event = CameraEvent(
             camera=camera,
             at=at,
@@ -154,10 +156,10 @@ def camera_event_receive(
             confidence=confidence,
             received_at=now,
         )
-        if earlier is not None:
+        if joined is not None:
             event.duplicate_of_id = earlier.duplicate_of_id or earlier.pk
-            event.case_id = earlier.case_id
-            case, new_case = earlier.case, False
+            event.case = joined
+            case, new_case = joined, False
             if snapshot is not None:
                 event.snapshot.save(
                     f"{camera.code}{snapshot.extension}", ContentFile(snapshot.content), save=False
@@ -185,6 +187,17 @@ def _earlier_event(*, camera: Camera, category: Category, at: datetime) -> Camer
     after = nearby.filter(at__gt=at, at__lte=at + window).order_by("at", "id").first()
     found = [e for e in (before, after) if e is not None]
     return min(found, key=lambda e: abs(e.at - at)) if found else None
+
+
+def _case_to_join(case: Case) -> Case | None:
+    """The case a repeat joins: the earlier event's, or the one it was merged into (合并); None
+    when that case is closed — the problem came back after it was fixed, which is a new case.
+    A rejected (不予立案) or void case is joined: the centre already decided about it, and a
+    camera repeating itself must not file it again every few minutes."""
+    hops = 0
+    while case.stage == Case.Stage.MERGED and case.merged_into_id and hops < 5:
+        case, hops = Case.objects.get(pk=case.merged_into_id), hops + 1
+    return None if case.stage == Case.Stage.CLOSED else case
 
 
 def _open_case(

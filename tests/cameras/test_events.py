@@ -165,6 +165,22 @@ def test_repeats_within_the_window_join_the_first_case_and_later_ones_open_a_new
     assert CameraEvent.objects.filter(case_id=case_id).count() == 4
 
 
+def test_a_repeat_joins_the_case_it_was_merged_into_but_not_a_closed_one(client, world):
+    first = post(client, world["auth"]).json()
+    target = post(client, world["auth"], category="E9904").json()
+    Case.objects.filter(pk=first["case"]).update(stage="merged", merged_into_id=target["case"])
+    repeat = post(client, world["auth"])
+    assert repeat.status_code == 200 and repeat.json()["case"] == target["case"]
+
+    Case.objects.filter(pk=target["case"]).update(stage="closed")
+    again = post(client, world["auth"])
+    assert again.status_code == 201, "the problem is back after its case was closed"
+    assert again.json()["case"] not in (first["case"], target["case"])
+    assert again.json()["duplicate_of"] is None
+    follow_up = post(client, world["auth"])
+    assert follow_up.status_code == 200 and follow_up.json()["case"] == again.json()["case"]
+
+
 def test_a_repeat_keeps_its_own_snapshot_without_adding_evidence_to_the_case(client, world):
     first = post(client, world["auth"], multipart=True, snapshot=jpeg())
     repeat = post(client, world["auth"], multipart=True, snapshot=jpeg())
