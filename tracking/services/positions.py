@@ -40,9 +40,11 @@ import time as monotonic_time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 import psycopg
+import pyproj
 import shapely
 from django.conf import settings
 from django.db import connection, transaction
@@ -381,38 +383,40 @@ ORDER BY d.id
 FOR UPDATE OF d
 """
 
-# The fixes in, duplicates skipped; then each device's last fix time and each team's newest
-# good position (only when it is newer than the team's). One statement: one round trip.
+# The fixes in (already in the storage CRS: projected in Python, in one vectorised call),
+# duplicates skipped; then each device's last fix time and each team's newest good position
+# (chosen in Python among the batch's good fixes; applied only when newer than the team's, so a
+# duplicate re-applies nothing). One statement: one round trip.
 _INSERT_SQL = f"""
-WITH f AS (
-    SELECT * FROM unnest(%(device)s::bigint[], %(at)s::timestamptz[], %(team)s::bigint[],
-                         %(lon)s::float8[], %(lat)s::float8[], %(speed)s::float8[],
-                         %(heading)s::float8[], %(accuracy)s::float8[], %(flag)s::text[])
-        AS t(device_id, at, team_id, lon, lat, speed_kmh, heading, accuracy_m, flag)
-), ins AS (
+WITH ins AS (
     INSERT INTO gridmap_position (device_id, at, team_id, geom, speed_kmh, heading, accuracy_m,
                                   flag, received_at)
-    SELECT device_id, at, team_id,
-           ST_Transform(ST_SetSRID(ST_MakePoint(lon, lat), {WGS84}), {STORAGE_SRID}),
+    SELECT device_id, at, team_id, ST_SetSRID(ST_MakePoint(x, y), {STORAGE_SRID}),
            speed_kmh, heading, accuracy_m, flag, %(now)s
-    FROM f
+    FROM unnest(%(device)s::bigint[], %(at)s::timestamptz[], %(team)s::bigint[],
+                %(x)s::float8[], %(y)s::float8[], %(speed)s::float8[],
+                %(heading)s::float8[], %(accuracy)s::float8[], %(flag)s::text[])
+        AS t(device_id, at, team_id, x, y, speed_kmh, heading, accuracy_m, flag)
     ON CONFLICT (device_id, at) DO NOTHING
-    RETURNING device_id, at, team_id, flag, geom
+    RETURNING device_id, at
 ), dev AS (
     UPDATE gridmap_device d SET last_fix_at = GREATEST(d.last_fix_at, m.at)
     FROM (SELECT device_id, max(at) AS at FROM ins GROUP BY device_id) m
     WHERE d.id = m.device_id
-), newest AS (
-    SELECT DISTINCT ON (team_id) team_id, at, geom FROM ins
-    WHERE flag = '' AND team_id IS NOT NULL
-    ORDER BY team_id, at DESC
 ), team AS (
-    UPDATE gridmap_team t SET position_geom = n.geom, position_at = n.at
-    FROM newest n
+    UPDATE gridmap_team t
+    SET position_geom = ST_SetSRID(ST_MakePoint(n.x, n.y), {STORAGE_SRID}), position_at = n.at
+    FROM unnest(%(team_id)s::bigint[], %(team_at)s::timestamptz[], %(team_x)s::float8[],
+                %(team_y)s::float8[]) AS n(team_id, at, x, y)
     WHERE t.id = n.team_id AND (t.position_at IS NULL OR t.position_at < n.at)
 )
 SELECT device_id, at FROM ins
 """
+
+
+@lru_cache(maxsize=1)
+def _to_storage() -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(WGS84, STORAGE_SRID, always_xy=True)
 
 
 def _cursor() -> psycopg.Cursor:
@@ -629,17 +633,31 @@ def _devices(user, first_at: dict[str, datetime]) -> dict[str, _Device]:
 def _insert(fixes: list[Fix], *, now: datetime) -> set[tuple[int, datetime]]:
     """One INSERT … SELECT FROM unnest for the batch; returns the (device id, time) of the rows
     stored (a fix already stored is skipped by the primary key)."""
+    x, y = _to_storage().transform(
+        np.fromiter((f.lon for f in fixes), float, len(fixes)),
+        np.fromiter((f.lat for f in fixes), float, len(fixes)),
+    )
+    newest: dict[int, int] = {}
+    for k, fix in enumerate(fixes):
+        if not fix.flag and fix.team_id is not None:
+            best = newest.get(fix.team_id)
+            if best is None or fixes[best].at < fix.at:
+                newest[fix.team_id] = k
     params = {
         "device": [f.device_id for f in fixes],
         "at": [f.at for f in fixes],
         "team": [f.team_id for f in fixes],
-        "lon": [f.lon for f in fixes],
-        "lat": [f.lat for f in fixes],
+        "x": x.tolist(),
+        "y": y.tolist(),
         "speed": [f.speed_kmh for f in fixes],
         "heading": [f.heading for f in fixes],
         "accuracy": [f.accuracy_m for f in fixes],
         "flag": [f.flag for f in fixes],
         "now": now,
+        "team_id": list(newest),
+        "team_at": [fixes[k].at for k in newest.values()],
+        "team_x": [float(x[k]) for k in newest.values()],
+        "team_y": [float(y[k]) for k in newest.values()],
     }
     rows = _cursor().execute(_INSERT_SQL, params, prepare=True).fetchall()
     return {(device_id, at) for device_id, at in rows}
