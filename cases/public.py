@@ -8,6 +8,7 @@ internal notes, clocks or other evidence.
 """
 
 import hashlib
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -333,7 +334,9 @@ REPORTER_MESSAGES = {
 
 def status_url(case: Case) -> str:
     """The status page's address: absolute when ``GRIDMAP_PUBLIC_URL`` is set."""
-    base = getattr(settings, "GRIDMAP_PUBLIC_URL", "").rstrip("/")
+    base = (
+        getattr(settings, "GRIDMAP_PUBLIC_URL", "") or os.environ.get("GRIDMAP_PUBLIC_URL", "")
+    ).rstrip("/")
     return f"{base}/report/{case.tracking}/"
 
 
