@@ -220,6 +220,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cameras.heartbeat.sweep_camera_heartbeats",
         "schedule": float(env("GRIDMAP_CAMERA_SWEEP_S", "30")),
     },
+    # Viewsheds left stale (cameras bulk-imported, a recomputation lost while Redis was down).
+    "viewsheds-catch-up": {
+        "task": "cameras.tasks.compute_stale_viewsheds",
+        "schedule": float(env("GRIDMAP_VIEWSHED_SWEEP_S", "60")),
+    },
     # Field teams (tracking): on duty from fresh positions, absences, position partitions.
     "sweep-duty": {
         "task": "tracking.tasks.sweep_duty",

@@ -318,3 +318,13 @@ def test_a_worker_recomputes_viewsheds_after_camera_and_building_edits(celery_fa
     )
     far.refresh_from_db()
     assert far.viewshed_computed_at == far_at, "a camera out of reach is not recomputed"
+
+
+@pytest.mark.celery
+@pytest.mark.django_db(transaction=True)
+def test_beat_catches_up_with_cameras_written_in_bulk(celery_factory):  # noqa: F811
+    # An importer's bulk_create sends no signal: the periodic sweep finds the stale camera.
+    celery = celery_factory(REDIS_URL=TEST_REDIS_URL, GRIDMAP_VIEWSHED_SWEEP_S="1")
+    Camera.objects.bulk_create([Camera(code="BULK", geom=point(100, 100), range_m=60)])
+    wait_for(lambda: not stale_codes(), timeout=60, what=f"the sweep\n{celery.output()[-3000:]}")
+    assert Camera.objects.get(code="BULK").viewshed_geom.contains(point(100, 150))  # north
