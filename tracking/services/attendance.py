@@ -119,7 +119,7 @@ def _judge(kind: str, at: datetime, shift: Shift | None, distance: float | None)
         status = "on_time"
     if distance is not None and distance > 0:
         return "away", late
-    return status, ""
+    return status, late
 
 
 def attendance_record(
