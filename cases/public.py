@@ -205,6 +205,14 @@ class PublicView:
     rating: PublicRating | None
 
     @property
+    def has_before(self) -> bool:
+        return any(p.phase == "before" for p in self.photos)
+
+    @property
+    def has_after(self) -> bool:
+        return any(p.phase == "after" for p in self.photos)
+
+    @property
     def may_rate(self) -> bool:
         return self.case.stage == Case.Stage.CLOSED and self.rating is None
 

@@ -105,7 +105,10 @@ def tap_map_at(page, x: float, y: float) -> None:
         }""",
         [lat, lon],
     )
-    page.touchscreen.tap(point["x"], point["y"])
+    if page.evaluate("navigator.maxTouchPoints > 0"):
+        page.touchscreen.tap(point["x"], point["y"])
+    else:
+        page.mouse.click(point["x"], point["y"])
 
 
 def fill_report(page, live_server) -> None:
