@@ -10,6 +10,8 @@ Figures, each the median of ``ROUNDS`` runs:
 - ``viewsheds_600_s``: ``viewsheds_compute`` for all 600 cameras as ``compute_viewsheds`` runs it
   (read the footprints, compute, one UPDATE), against the raw baseline ``sectors_600_s``: the
   same cameras' plain sectors (no occlusion) written the same way;
+- ``catch_up_sweep_ms``: one periodic catch-up with nothing changed (digests of every camera
+  and footprint compared with those kept in Redis);
 - ``coverage_1000_grids_s``: ``coverage_compute`` (grids, communities, roads and blind spots,
   with the WGS-84 GeoJSON the API serves), against ``coverage_postgis_s``: the grid statistics
   alone in one PostGIS query (union of the viewsheds per grid, intersected, area), and the
@@ -205,8 +207,13 @@ def viewshed_figures() -> dict:
             "avg(ST_Area(viewshed_geom)) AS area, "
             "count(*) FILTER (WHERE ST_IsEmpty(viewshed_geom)) AS blind FROM cameras_camera"
         )[0]
+    vs.viewsheds_catch_up()  # records the digests
+    t0 = time.perf_counter()
+    vs.viewsheds_catch_up()
+    catch_up_ms = (time.perf_counter() - t0) * 1000
     return {
         "viewsheds_600_s": round(viewsheds_s, 3),
+        "catch_up_sweep_ms": round(catch_up_ms, 1),
         "sectors_600_s": round(sectors_s, 3),
         "ratio_viewsheds_to_sectors": round(viewsheds_s / sectors_s, 1),
         "viewshed_points_avg": round(float(stats.points), 1),
@@ -300,6 +307,10 @@ def main() -> None:
             ("raw baseline: plain sectors, 600 cameras, s", figures["sectors_600_s"]),
             ("ratio viewsheds / sectors", figures["ratio_viewsheds_to_sectors"]),
             ("viewshed vertices (mean)", figures["viewshed_points_avg"]),
+            (
+                "catch-up sweep (digests of 5,000 buildings, 600 cameras), ms",
+                figures["catch_up_sweep_ms"],
+            ),
             ("viewshed area (mean), m²", figures["viewshed_area_avg_m2"]),
             (
                 "coverage of 1,000 grids + roads + blind spots, s (target <= 2)",

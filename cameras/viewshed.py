@@ -25,8 +25,13 @@ task (``cameras.tasks.compute_stale_viewsheds``) is queued a few seconds after t
 burst of edits costs one recomputation, and the queued copies find nothing left to do. A
 building edit marks only the cameras whose range reaches the old or the new footprint.
 ``manage.py compute_viewsheds`` recomputes all of them (or a list of codes) by hand.
-Bulk writes (importers) bypass the signals: they call ``viewsheds_mark_stale`` and
-``viewsheds_queue`` themselves, or the operator runs ``compute_viewsheds``.
+
+Bulk writes (an importer's upsert) bypass the signals. The same task, also run by Celery beat
+every ``GRIDMAP_VIEWSHED_SWEEP_S`` seconds, first compares a digest of every camera's inputs
+and every footprint with the digests it kept in Redis at its last run, and marks stale the
+cameras that changed and those whose range reaches a changed, added or removed footprint
+(``viewsheds_catch_up``); so imports are caught up within a minute. No table is needed: when
+Redis has lost the digests the run only records them (edits through the ORM never need them).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -312,10 +318,12 @@ def _store(cameras: list[Camera], results: list[MultiPolygon]) -> None:
 
 
 def viewsheds_compute_stale() -> ViewshedRun:
-    """Recompute every stale camera (``viewshed_computed_at`` NULL) — what the queued task does.
+    """Recompute every stale camera (``viewshed_computed_at`` NULL) — what the queued task and
+    the periodic sweep do, after ``viewsheds_catch_up`` has marked what bulk writes changed.
 
     The stale rows are locked for the run (``FOR UPDATE SKIP LOCKED``): an edit of one of them
     waits for this run and marks it stale again after, and a second run takes only the others."""
+    viewsheds_catch_up()
     with transaction.atomic():
         stale = list(
             Camera.objects.filter(viewshed_computed_at__isnull=True)
@@ -323,6 +331,60 @@ def viewsheds_compute_stale() -> ViewshedRun:
             .order_by("pk")
         )
         return viewsheds_compute(stale)
+
+
+#: Per-row digests seen by the last catch-up (Redis): {id: (digest, xmin, ymin, xmax, ymax)}.
+DIGEST_KEYS = {"building": "cameras:viewshed:buildings", "camera": "cameras:viewshed:cameras"}
+_DIGEST_SQL = {
+    "building": "SELECT id, md5(ST_AsBinary(geom)), ST_XMin(geom), ST_YMin(geom), ST_XMax(geom),"
+    " ST_YMax(geom) FROM gridmap_building",
+    "camera": "SELECT id, md5(concat_ws(':', ST_AsBinary(geom), heading_deg, fov_deg,"
+    " focal_length_mm, sensor_width_mm, range_m, ptz)), ST_X(geom), ST_Y(geom), ST_X(geom),"
+    " ST_Y(geom) FROM cameras_camera",
+}
+
+
+def _changed_rows(kind: str) -> list[tuple[float, float, float, float]]:
+    """Boxes (old and new) of the rows of ``kind`` that changed since the last call, by their
+    digests kept in the cache. The first call (or after Redis lost them) only records."""
+    with connection.cursor() as cursor:
+        cursor.execute(_DIGEST_SQL[kind])
+        now = {row[0]: tuple(row[1:]) for row in cursor.fetchall()}
+    before = cache.get(DIGEST_KEYS[kind])
+    cache.set(DIGEST_KEYS[kind], now, None)
+    if before is None:
+        return []
+    boxes = [row[1:] for key, row in now.items() if before.get(key) != row]
+    boxes += [row[1:] for key, row in before.items() if now.get(key) != row]
+    return boxes
+
+
+def viewsheds_catch_up() -> int:
+    """Mark stale what bulk writes changed behind the signals' back (an importer's upsert of
+    cameras or buildings): cameras whose own inputs changed, and cameras whose range reaches a
+    changed, added or removed footprint. Returns how many cameras it marked."""
+    marked = 0
+    with connection.cursor() as cursor:
+        camera_boxes = _changed_rows("camera")
+        building_boxes = _changed_rows("building")
+        for boxes, reach in ((camera_boxes, "0"), (building_boxes, "c.range_m")):
+            if not boxes:
+                continue
+            xmin, ymin, xmax, ymax = (list(v) for v in zip(*boxes, strict=True))
+            cursor.execute(
+                f"""
+                UPDATE cameras_camera c SET viewshed_computed_at = NULL
+                 WHERE c.viewshed_computed_at IS NOT NULL AND EXISTS (
+                       SELECT FROM unnest(%s::float8[], %s::float8[], %s::float8[],
+                                          %s::float8[]) AS b(x0, y0, x1, y1)
+                        WHERE ST_DWithin(c.geom,
+                                         ST_MakeEnvelope(b.x0, b.y0, b.x1, b.y1, {STORAGE_SRID}),
+                                         {reach} + %s))
+                """,
+                [xmin, ymin, xmax, ymax, ON_WALL_M + WALL_OFFSET_M],
+            )
+            marked += cursor.rowcount
+    return marked
 
 
 def viewsheds_mark_stale(*, camera_ids: Iterable[int] = (), near_building: int | None = None):

@@ -22,13 +22,20 @@ import pytest
 import shapely
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from cameras.models import Camera
-from cameras.viewshed import Obstacles, View, sector, viewshed, viewsheds_compute_stale
+from cameras.viewshed import (
+    Obstacles,
+    View,
+    sector,
+    viewshed,
+    viewsheds_catch_up,
+    viewsheds_compute_stale,
+)
 from gridmap.models import Building
 from tests.cases.conftest import broker, celery_factory, wait_for  # noqa: F401
 from tests.conftest import TEST_REDIS_URL
@@ -290,6 +297,24 @@ def test_the_stale_run_computes_only_stale_cameras():
     make_camera("C2", 300, 100)
     assert viewsheds_compute_stale().cameras == 2
     assert viewsheds_compute_stale().cameras == 0
+
+
+@pytest.mark.django_db
+def test_the_catch_up_finds_what_bulk_writes_changed():
+    make_camera("NEAR", 100, 100)
+    make_camera("FAR", 380, 280, range_m=30)
+    assert viewsheds_compute_stale().cameras == 2  # records the digests too
+    # An importer's upsert: no signals.
+    Building.objects.bulk_create([Building(code="B1", geom=rect(150, 90, 160, 110))])
+    Camera.objects.filter(code="FAR").update(heading_deg=200)
+    assert viewsheds_catch_up() == 2
+    assert stale_codes() == {"NEAR", "FAR"}
+    viewsheds_compute_stale()
+    assert Camera.objects.get(code="NEAR").viewshed_geom.contains(point(170, 100)) is False
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM gridmap_building")
+    assert viewsheds_catch_up() == 1
+    assert stale_codes() == {"NEAR"}
 
 
 # --- Recomputed by a real Celery worker ----------------------------------------------------------
