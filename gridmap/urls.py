@@ -28,6 +28,7 @@ urlpatterns = [
     path("map/", views.district_map, name="map"),
     path("tracks/", include("tracking.page_urls")),
     path("report/", include("cases.public_urls")),
+    path("open311/v2/", include("cases.open311_urls")),
     path("wall/", include("cameras.page_urls")),
     path("", include("cases.page_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
