@@ -113,16 +113,12 @@ class Graph:
         )
         lines = self.lines[edges]
         fractions = shapely.line_locate_point(lines, points[which], normalized=True)
-        on = shapely.line_interpolate_point(lines, fractions, normalized=True)
+        on = shapely.get_coordinates(
+            shapely.line_interpolate_point(lines, fractions, normalized=True)
+        )
         out: list[Snap | None] = [None] * len(points)
-        for k, p in enumerate(which):
-            out[p] = Snap(
-                int(edges[k]),
-                float(fractions[k]),
-                float(distances[k]),
-                float(shapely.get_x(on[k])),
-                float(shapely.get_y(on[k])),
-            )
+        for k, p in enumerate(which.tolist()):
+            out[p] = Snap(int(edges[k]), float(fractions[k]), float(distances[k]), *on[k].tolist())
         return out
 
     # --- searching -------------------------------------------------------------------------
@@ -168,44 +164,44 @@ class Search:
         self.times = times
         self.predecessors = predecessors
 
-    def time_from(self, team: Snap) -> tuple[float, tuple | None]:
-        """The fastest road time (s) from a snapped team to the case, and how (for
-        ``route``); ``(inf, None)`` when no road leads there."""
-        g, e = self.graph, team.edge
-        best, how = math.inf, None
-        case = self.case
-        # On the case's own edge, straight along it when the one-way rule allows.
-        if e == case.edge:
-            if team.fraction <= case.fraction and g.cost[e] >= 0:
-                t = (case.fraction - team.fraction) * g.cost[e]
-                best, how = t, ("same", True)
-            if team.fraction >= case.fraction and g.reverse_cost[e] >= 0:
-                t = (team.fraction - case.fraction) * g.reverse_cost[e]
-                if t < best:
-                    best, how = t, ("same", False)
-        exits = []
-        if g.cost[e] >= 0:
-            exits.append((int(g.target[e]), (1 - team.fraction) * g.cost[e], True))
-        if g.reverse_cost[e] >= 0:
-            exits.append((int(g.source[e]), team.fraction * g.reverse_cost[e], False))
-        for k, (_, entry_time, *_rest) in enumerate(self.entries):
-            row = self.times[k]
-            for vertex, exit_time, forward in exits:
-                t = exit_time + row[vertex] + entry_time
-                if t < best:
-                    best, how = t, ("via", k, vertex, forward)
-        return best, how
+    def times_from(self, edges: np.ndarray, fractions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The fastest road time (s) to the case from points snapped at ``fractions`` of
+        ``edges`` (vectorised over all teams), and the option that gives it (for ``route``);
+        ``inf`` where no road leads there.
 
-    def route(self, team: Snap, how: tuple) -> Route:
-        """The route a ``time_from`` answer stands for: time, length and coordinates."""
+        Options: 0 / 1 along the case's own edge forwards / backwards (when the team is on
+        it and the one-way rule allows), then per way into the case's edge ``k`` 2 + 2k
+        leaving the team's edge at its target (forwards), 3 + 2k at its source (backwards)."""
         g, case = self.graph, self.case
-        if how[0] == "same":
+        n = len(edges)
+        cost, reverse = g.cost[edges], g.reverse_cost[edges]
+        options = np.full((2 + 2 * len(self.entries), n), np.inf)
+        same = edges == case.edge
+        ok = same & (fractions <= case.fraction) & (cost >= 0)
+        options[0, ok] = ((case.fraction - fractions) * cost)[ok]
+        ok = same & (fractions >= case.fraction) & (reverse >= 0)
+        options[1, ok] = ((fractions - case.fraction) * reverse)[ok]
+        forwards, backwards = cost >= 0, reverse >= 0
+        for k, (_vertex, entry_time, _length, _forward) in enumerate(self.entries):
+            row = self.times[k]
+            via_target = (1 - fractions) * cost + row[g.target[edges]] + entry_time
+            via_source = fractions * reverse + row[g.source[edges]] + entry_time
+            options[2 + 2 * k, forwards] = via_target[forwards]
+            options[3 + 2 * k, backwards] = via_source[backwards]
+        choice = np.argmin(options, axis=0)
+        return options[choice, np.arange(n)], choice
+
+    def route(self, team: Snap, option: int) -> Route:
+        """The route of ``times_from``'s ``option`` for a team: time, length, coordinates."""
+        g, case = self.graph, self.case
+        if option < 2:
             line = g.lines[team.edge]
             part = _substring(line, team.fraction, case.fraction)
             length = abs(case.fraction - team.fraction) * g.length[team.edge]
-            cost = g.cost[team.edge] if how[1] else g.reverse_cost[team.edge]
+            cost = g.cost[team.edge] if option == 0 else g.reverse_cost[team.edge]
             return Route(abs(case.fraction - team.fraction) * cost, length, part)
-        _, k, vertex, forward = how
+        k, forward = divmod(option - 2, 2)[0], option % 2 == 0
+        vertex = int(g.target[team.edge] if forward else g.source[team.edge])
         e = team.edge
         pieces = [_substring(g.lines[e], team.fraction, 1.0 if forward else 0.0)]
         time = (1 - team.fraction) * g.cost[e] if forward else team.fraction * g.reverse_cost[e]

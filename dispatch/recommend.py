@@ -24,7 +24,7 @@ No eligible team: an empty list, a message saying why, and the shift leaders (å€
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.conf import settings
@@ -39,7 +39,7 @@ from gridmap.models import STORAGE_SRID, Department, User
 from tracking.shifts import on_shift
 
 from .graph import Search, Snap, graph_for
-from .selectors import PoolTeam, network_version, team_pool, team_queues
+from .selectors import PoolTeam, network_version, team_pool
 
 AVAILABLE_STATUSES = frozenset({"available", "returning"})
 BUSY_STATUSES = frozenset({"responding", "on_scene"})
@@ -73,7 +73,7 @@ class Candidate:
     #: Where the estimate starts (storage CRS), the team's snap and how the search reached it.
     start: tuple[float, float] | None = field(default=None, repr=False)
     snap: Snap | None = field(default=None, repr=False)
-    how: tuple | None = field(default=None, repr=False)
+    option: int = field(default=-1, repr=False)
 
     def time_key(self) -> tuple:
         """Available before busy, busy by queue, then ETA (to 0.1 s)."""
@@ -122,23 +122,20 @@ def recommend(case, *, now: datetime | None = None, top: int | None = None) -> R
     if geom.srid != STORAGE_SRID:  # a case just taken may still hold its WGS-84 point
         geom = geom.transform(STORAGE_SRID, clone=True)
     x, y = geom.x, geom.y
-    pool = team_pool(x=x, y=y, department_id=answer.department_id, team_ids=answer.team_ids)
+    pool, state = team_pool(x=x, y=y, department_id=answer.department_id, team_ids=answer.team_ids)
     ruled = answer.team_ids is not None
     candidates = [
         _candidate(team, now)
         for team in pool
         if (ruled or team.covers) and team.status != "off_duty" and on_shift(team.shifts, now)
     ]
-    version, current = network_version()
+    version, current = state or network_version()
     result = Recommendation(case.pk, now, answer.department_id, [], len(candidates))
     result.network_current = current
     if not candidates:
         result.message = _no_team_message(pool, ruled, answer.department_id)
         result.escalated = _alert_shift_leaders(case, result.message, now)
         return result
-    queues = team_queues([c.team_id for c in candidates if not c.available])
-    for c in candidates:
-        c.queue = queues.get(c.team_id, 0)
     search = _estimate(candidates, x, y, version)
     result.candidates = _top(candidates, top, (x, y), search)
     return result
@@ -148,7 +145,7 @@ def _candidate(team: PoolTeam, now: datetime) -> Candidate:
     fresh = (
         team.position is not None
         and team.position_at is not None
-        and (now - team.position_at).total_seconds() <= settings.GRIDMAP_POSITION_FRESH_S
+        and now.timestamp() - team.position_at <= settings.GRIDMAP_POSITION_FRESH_S
     )
     if fresh:
         origin, start = "position", team.position
@@ -164,9 +161,11 @@ def _candidate(team: PoolTeam, now: datetime) -> Candidate:
         team_name=team.name,
         status=team.status,
         available=team.status in AVAILABLE_STATUSES,
-        queue=0,
+        queue=team.queue,
         origin=origin,
-        position_at=team.position_at,
+        position_at=(
+            None if team.position_at is None else datetime.fromtimestamp(team.position_at, tz=UTC)
+        ),
         start=start,
     )
 
@@ -184,20 +183,29 @@ def _estimate(candidates: list[Candidate], x: float, y: float, version: tuple) -
     if routed:
         graph = graph_for(version)
         if not graph.empty:
-            search = graph.to_target(graph.snap(np.array([x]), np.array([y]))[0])
-            starts = np.array([c.start for c in routed])
-            for c, snap in zip(routed, graph.snap(starts[:, 0], starts[:, 1]), strict=True):
+            # One index query snaps the case and every team; one search serves them all.
+            starts = np.array([(x, y)] + [c.start for c in routed])
+            snaps = graph.snap(starts[:, 0], starts[:, 1])
+            search = graph.to_target(snaps[0])
+            for c, snap in zip(routed, snaps[1:], strict=True):
                 c.snap = snap
+            road_s, options = search.times_from(
+                np.array([s.edge for s in snaps[1:]], dtype=np.int64),
+                np.array([s.fraction for s in snaps[1:]]),
+            )
+            legs_s = (np.array([s.offset_m for s in snaps[1:]]) + snaps[0].offset_m) / speed
+            for c, t, leg, option in zip(
+                routed, road_s.tolist(), legs_s.tolist(), options.tolist(), strict=True
+            ):
+                if t != math.inf:
+                    c.method, c.option, c.eta_s = NETWORK, option, leg + t
     for c in candidates:
+        if c.method == NETWORK:
+            continue
         if c.start is None:
             c.reason = _("no position and no base: cannot estimate")
             continue
         if c.snap is not None:
-            road_s, how = search.time_from(c.snap)
-            if how is not None:
-                c.method, c.how = NETWORK, how
-                c.eta_s = (c.snap.offset_m + search.case.offset_m) / speed + road_s
-                continue
             c.reason = _("no road path from the team to the case")
         elif c.origin == "position":
             c.reason = _("no road network built yet")
@@ -205,7 +213,6 @@ def _estimate(candidates: list[Candidate], x: float, y: float, version: tuple) -
             c.reason = _("no fresh position: estimated from the team's base")
         else:
             c.reason = _("no fresh position: estimated from its last known position")
-        c.method = STRAIGHT_LINE
         c.distance_m = math.hypot(c.start[0] - x, c.start[1] - y)
         c.eta_s = c.distance_m / speed
         c.coords = np.array([c.start, (x, y)])
@@ -215,15 +222,16 @@ def _estimate(candidates: list[Candidate], x: float, y: float, version: tuple) -
 def _top(candidates: list[Candidate], top: int, case_xy, search: Search | None) -> list[Candidate]:
     """The best ``top`` candidates. Routes (length and geometry) are drawn only for those that
     can make the list: the first ``top`` by time, and any tied with the last of them."""
-    candidates.sort(key=lambda c: (*c.time_key(), c.team_code))
+    keys = {c.team_id: c.time_key() for c in candidates}
+    candidates.sort(key=lambda c: (*keys[c.team_id], c.team_code))
     window = candidates
     if len(candidates) > top:
-        edge = candidates[top - 1].time_key()
-        window = [c for c in candidates if c.time_key() <= edge]
+        edge = keys[candidates[top - 1].team_id]
+        window = [c for c in candidates if keys[c.team_id] <= edge]
     for c in window:
         if c.method == NETWORK:
-            route = search.route(c.snap, c.how)
-            c.distance_m = c.snap.offset_m + route.length_m + search.case.offset_m
+            route = search.route(c.snap, c.option)
+            c.distance_m = float(c.snap.offset_m + route.length_m + search.case.offset_m)
             c.coords = np.vstack([[c.start], route.coords, [case_xy]])
     window.sort(key=Candidate.sort_key)
     chosen = window[:top]
