@@ -14,6 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -51,6 +52,14 @@ class TooLarge(APIException):
     default_code = "too_large"
 
 
+class FileNegotiation(DefaultContentNegotiation):
+    """Our ``format`` parameter names the file to make (png, gpkg…), not one of DRF's
+    renderers: without this DRF answers 404 to ``?format=png``. Errors are JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 def _failed(exc: Exception) -> APIException:
     if isinstance(exc, AnalysisInputError):
         return ValidationError({exc.field: [exc.message]})
@@ -74,6 +83,8 @@ class HeatmapView(APIView):
     (the overlay; its WGS-84 bounds in the ``X-Bounds`` header as JSON ``[[s, w], [n, e]]``),
     ``tiff`` (GeoTIFF, storage CRS), ``html`` (a folium map that works offline), ``json`` (the
     overlay as a data URL with its bounds and figures)."""
+
+    content_negotiation_class = FileNegotiation
 
     @extend_schema(
         operation_id="analysis_heatmap",
@@ -105,6 +116,8 @@ class HotspotsView(APIView):
     class (hot_99 … cold_99), Mann-Kendall trend and label (new, intensifying, persistent,
     diminishing, sporadic), and a ``summary``."""
 
+    content_negotiation_class = FileNegotiation
+
     @extend_schema(
         operation_id="analysis_hotspots",
         parameters=[
@@ -129,6 +142,8 @@ class ExportView(APIView):
     """``GET /api/v1/analysis/export?format=geojson|gpkg|shp|csv|xlsx``: the filtered cases as
     a file. More than ``GRIDMAP_EXPORT_SYNC_MAX`` cases (50,000): 413, run it as a job
     (``POST /api/v1/analysis/jobs``)."""
+
+    content_negotiation_class = FileNegotiation
 
     @extend_schema(
         operation_id="analysis_export",

@@ -20,6 +20,7 @@ empty file passed off as a result.
 from __future__ import annotations
 
 import io
+import logging
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -71,6 +72,8 @@ COLUMNS = (
 TIME_COLUMNS = ("上报时间", "结案时间")
 LON, LAT = "经度", "纬度"
 Progress = Callable[[float, str], object]
+# pyogrio logs every write at INFO ("Created 3,070 records"): the summary says it already.
+logging.getLogger("pyogrio").setLevel(logging.WARNING)
 
 
 def _no_progress(fraction: float, message: str) -> None:
@@ -185,6 +188,8 @@ def export_write(frame: gpd.GeoDataFrame, params: ExportParams, folder: Path) ->
         _write_vector(frame.to_crs(4326), path, "GeoJSON", layer_options={"RFC7946": "YES"})
     elif params.format == "gpkg":
         out = frame if params.crs == STORAGE_SRID else frame.to_crs(params.crs)
+        # GeoPackage date-times are UTC ("…Z"); readers convert them back.
+        out = out.assign(**{c: out[c].dt.tz_convert("UTC") for c in TIME_COLUMNS})
         _write_vector(out, path, "GPKG", layer="cases")
     elif params.format == "shp":
         out = frame if params.crs == STORAGE_SRID else frame.to_crs(params.crs)

@@ -99,7 +99,7 @@ def _colorize(values: np.ndarray, top: float) -> np.ndarray:
     more opaque where denser."""
     scaled = np.clip(values / top, 0, 1) if top > 0 else np.zeros_like(values)
     rgba = colormaps[COLORMAP](scaled, bytes=True)
-    alpha = np.where(scaled < 0.02, 0, 90 + 140 * np.sqrt(scaled))
+    alpha = np.where(scaled < 0.04, 0, 90 + 140 * np.sqrt(scaled))
     rgba[..., 3] = alpha.astype(np.uint8)
     return rgba
 
@@ -176,7 +176,7 @@ def raster_html(raster: Raster, *, title: str, outlines: list[dict], legend: str
     ).add_to(fmap)
     fmap.fit_bounds(bounds)
     legend_html = (
-        '<div style="position:fixed;bottom:18px;left:12px;z-index:1000;background:#fff;'
+        '<div style="position:fixed;top:12px;right:12px;z-index:1000;background:#fff;'
         'padding:6px 10px;border:1px solid #999;font:12px sans-serif">'
         f"{legend}</div>"
     )

@@ -177,14 +177,18 @@ def selection_parse(params: Mapping, *, user=None, allowed: tuple[str, ...] = ()
         )
     categories = _values(params, "category")
     if categories:
-        known = set(Category.objects.filter(code__in=categories).values_list("code", flat=True))
-        missing = [c for c in categories if c not in known]
+        # A code (E0401) or, where it is unique, the subclass's name (占道经营).
+        codes = dict(Category.objects.filter(code__in=categories).values_list("code", "code"))
+        named = Category.objects.filter(minor_name__in=categories).values_list("minor_name", "code")
+        for name, code in named:
+            codes.setdefault(name, code)
+        missing = [c for c in categories if c not in codes]
         if missing:
             raise AnalysisInputError(
                 "category",
                 _("unknown category code(s): %(codes)s") % {"codes": ", ".join(missing)},
             )
-        categories = list(dict.fromkeys(categories))
+        categories = list(dict.fromkeys(codes[c] for c in categories))
     sources = _choices(_values(params, "source"), "source", set(Case.Source.values))
     stages = _choices(_values(params, "stage"), "stage", set(Case.Stage.values))
     codes = list(dict.fromkeys(_values(params, "community")))
