@@ -203,6 +203,18 @@ def test_fields_are_explained_and_a_lost_answer_retried_files_one_case(
     assert phone.get_by_test_id("error-location").is_visible()
     assert phone.get_by_test_id("error-category").is_visible()
 
+    # Where: an address search result, or the phone's GPS fix, sets the point.
+    phone.get_by_test_id("search-input").fill("经开第一")
+    phone.get_by_test_id("search-hit").first.click()
+    assert "经开第一大街" in phone.get_by_test_id("location-chosen").inner_text()
+    assert not phone.get_by_test_id("error-location").is_visible()
+    lon, lat = lonlat(300, 60)
+    phone.context.grant_permissions(["geolocation"])
+    phone.context.set_geolocation({"latitude": lat, "longitude": lon, "accuracy": 8})
+    phone.get_by_test_id("gps-button").click()
+    phone.wait_for_function(f"Math.abs(window.reportPage.state.chosen.lon - {lon}) < 1e-6")
+    assert "±8" in phone.get_by_test_id("location-chosen").inner_text()
+
     fill_report(phone, live_server)
     phone.get_by_test_id("contact-email").fill("not-an-address")
     phone.get_by_test_id("submit").click()
