@@ -20,6 +20,7 @@ import math
 
 import pytest
 import shapely
+from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
@@ -27,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
+from cameras.coverage import CACHE_PREFIX, coverage_version
 from cameras.models import Camera
 from cameras.viewshed import (
     Obstacles,
@@ -333,6 +335,8 @@ def test_a_worker_recomputes_viewsheds_after_camera_and_building_edits(celery_fa
     far.refresh_from_db()
     assert camera.viewshed_geom.contains(point(170, 100))
     far_at = far.viewshed_computed_at
+    # The worker also computed the coverage of the new viewsheds for the map's next request.
+    wait_for(lambda: cache.get(CACHE_PREFIX + coverage_version()), timeout=30, what="coverage")
 
     with transaction.atomic():
         make_building("B1", 140, 90, 160, 110)
