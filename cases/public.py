@@ -74,6 +74,11 @@ def public_report_take(*, idempotency_key: str = "", fingerprint: str = "", **re
                 )
             return Taken(earlier.case, repeated=True)
         case = case_report(source=Case.Source.PUBLIC, **report)
+        # Keys only matter for KEY_WINDOW: each new one sweeps the expired ones, so the table
+        # holds a few minutes of submissions and this scan stays small without an index.
+        PublicReportKey.objects.filter(created_at__lt=now - KEY_WINDOW).exclude(
+            key=idempotency_key
+        ).delete()
         PublicReportKey.objects.update_or_create(
             key=idempotency_key,
             defaults={"case": case, "fingerprint": fingerprint, "created_at": now},

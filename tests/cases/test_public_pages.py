@@ -218,8 +218,9 @@ def test_a_key_reused_for_a_different_report_is_refused(client, world):
     assert Case.objects.count() == 1
 
 
-def test_an_old_key_no_longer_holds(client, world):
+def test_an_old_key_no_longer_holds_and_old_keys_are_swept(client, world):
     first = report(client, key="k-1", description="垃圾").json()["tracking"]
+    report(client, key="k-old", description="别的")
     PublicReportKey.objects.update(created_at=timezone.now() - timedelta(minutes=11))
     second = report(client, key="k-1", description="垃圾")
     assert second.status_code == 201 and second.json()["tracking"] != first
