@@ -16,13 +16,17 @@ import csv
 import io
 import math
 
+import numpy as np
 import pytest
+import shapely
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from cameras.coverage import coverage_compute, coverage_current
+from cameras.coverage import coverage_compute, coverage_current, covered_parts
 from cameras.models import Camera
 from gridmap.models import User
 from tests.browser.conftest import browser, page, screenshot  # noqa: F401
@@ -92,6 +96,22 @@ def test_coverage_follows_a_recomputed_viewshed(district):
     call_command("compute_viewsheds", "--code", "P3", stdout=io.StringIO())
     after = by_code(coverage_current().grids)["410199001001002"]
     assert after.covered == pytest.approx(math.pi * 30**2, rel=0.002)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(0, 300), st.floats(0, 300), st.floats(5, 80)), max_size=15),
+    st.lists(st.tuples(st.floats(0, 250), st.floats(0, 250), st.floats(5, 100)), min_size=1),
+)
+def test_covered_parts_equal_the_target_within_the_union_of_viewsheds(discs, squares):
+    sheds = np.array([shapely.Point(x, y).buffer(r) for x, y, r in discs], dtype=object)
+    targets = np.array([shapely.box(x, y, x + d, y + d) for x, y, d in squares], dtype=object)
+    covered = covered_parts(targets, sheds, shapely.STRtree(sheds))
+    union = shapely.union_all(sheds) if len(sheds) else shapely.Polygon()
+    for target, part in zip(targets, covered, strict=True):
+        expected = target.intersection(union).area
+        assert part.area == pytest.approx(expected, rel=1e-6, abs=1e-6)
+        assert part.area <= target.area + 1e-6
 
 
 # --- API --------------------------------------------------------------------------------------
