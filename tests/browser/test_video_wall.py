@@ -18,7 +18,6 @@ from cameras.models import Camera, VideoWall
 from cameras.walls import wall_assign
 from cases.services import case_report
 from gridmap.models import User
-from tests.browser.conftest import login
 from tests.cameras.test_seeing import camera
 from tests.factories import CategoryFactory, UserFactory, lonlat, rect, small_district
 
@@ -104,6 +103,16 @@ def wall(stream_server, settings):
     }
 
 
+def login_to(page, live_server, username: str, path: str) -> None:
+    """Log in straight into ``path``: the role's landing page is not opened, so its live
+    streams (server-sent events) never tie up the test's live server."""
+    page.goto(f"{live_server.url}/accounts/login/?next={path}")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "pw")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}{path}")
+
+
 def tile(page, row: int, col: int):
     return page.get_by_test_id(f"tile-{row}-{col}")
 
@@ -117,8 +126,7 @@ def test_the_wall_plays_hls_shows_snapshots_and_follows_changes(
 ):
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
-    login(page, live_server, "dispatcher")
-    page.goto(f"{live_server.url}/wall/W1/")
+    login_to(page, live_server, "dispatcher", "/wall/W1/")
     page.wait_for_function("document.querySelectorAll('[data-testid^=tile-]').length === 4")
     assert "指挥大厅" in page.get_by_test_id("wall-title").inner_text()
     assert kind(page, 0, 0) == "empty"
@@ -166,8 +174,7 @@ def test_the_wall_plays_hls_shows_snapshots_and_follows_changes(
 
 
 def test_focus_on_a_case_fills_the_wall_from_the_page(page, live_server, wall, screenshot):
-    login(page, live_server, "dispatcher")
-    page.goto(f"{live_server.url}/wall/W1/")
+    login_to(page, live_server, "dispatcher", "/wall/W1/")
     page.wait_for_function("document.querySelectorAll('[data-testid^=tile-]').length === 4")
     page.get_by_test_id("focus-case").fill(str(wall["case"].pk))
     page.get_by_test_id("focus-button").click()
