@@ -39,6 +39,7 @@ def test_the_change_page_shows_the_position_and_the_viewshed_on_maps(
     assert box["width"] > 300 and box["height"] > 300
     # The position is edited on django-leaflet's map widget (a marker on it).
     page.wait_for_selector("#id_geom-map .leaflet-marker-icon, #id_geom_map .leaflet-marker-icon")
+    view.scroll_into_view_if_needed()
     screenshot("camera-admin")
 
     page.goto(f"{live_server.url}/admin/cameras/camera/{waiting.pk}/change/")
