@@ -47,9 +47,12 @@ from .serializers import (
 from .services import IntakeError, Petitioner, case_add_evidence, case_report
 
 #: Which sources each role may report under (public reports come through the public endpoint;
-#: self-disposal through its own transition).
+#: self-disposal through POST /api/v1/cases/self-disposed). Field teams report what they find
+#: on patrol (巡查上报) as patrol inspectors do.
 SOURCES_BY_ROLE = {
     User.Role.INSPECTOR: {"inspector"},
+    User.Role.FIELD_MEMBER: {"inspector"},
+    User.Role.TEAM_LEADER: {"inspector"},
     User.Role.DEVICE: {"camera"},
     User.Role.OPERATOR: {"hotline", "higher_level", "camera", "public", "inspector"},
     User.Role.SHIFT_LEADER: {"hotline", "higher_level", "camera", "public", "inspector"},

@@ -21,3 +21,5 @@ class CasesConfig(AppConfig):
             )
 
         register(Page("inbox", _("Notifications"), "inbox-page", order=900))
+        field_roles = frozenset({"field_member", "team_leader", "inspector"})
+        register(Page("field", _("My tasks"), "field-page", roles=field_roles, landing=field_roles))

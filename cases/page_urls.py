@@ -2,4 +2,7 @@ from django.urls import path
 
 from . import pages
 
-urlpatterns = [path("inbox/", pages.inbox, name="inbox-page")]
+urlpatterns = [
+    path("inbox/", pages.inbox, name="inbox-page"),
+    path("field/", pages.field, name="field-page"),
+]

@@ -1,12 +1,14 @@
 from django.urls import path
 
-from . import api, api_inbox, api_teams
+from . import api, api_field, api_inbox, api_teams
 
 urlpatterns = [
     path("cases", api.CaseListView.as_view(), name="case-list"),
+    path("cases/self-disposed", api_field.SelfDisposedView.as_view(), name="case-self-disposed"),
     path("cases/<int:pk>", api.CaseDetailView.as_view(), name="case-detail"),
     path("cases/<int:pk>/evidence", api.CaseEvidenceView.as_view(), name="case-evidence"),
     path("cases/<int:pk>/<slug:transition>", api.TransitionView.as_view(), name="case-transition"),
+    path("field/tasks", api_field.FieldTasksView.as_view(), name="field-tasks"),
     path("teams", api_teams.TeamListView.as_view(), name="team-list"),
     path("teams/<str:code>/status", api_teams.TeamStatusView.as_view(), name="team-status"),
     path("approvals", api.ApprovalListView.as_view(), name="approval-list"),

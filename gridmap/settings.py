@@ -330,6 +330,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+#: Serve static files straight from the apps (no collectstatic): for test servers only.
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = env_bool("GRIDMAP_STATIC_FROM_APPS", False)
 MEDIA_ROOT = Path(env("GRIDMAP_MEDIA_ROOT", str(BASE_DIR / ".local" / "media")))
 MEDIA_URL = "media/"
 #: Largest accepted evidence files (MB): a phone photo is a few MB, a short video tens.

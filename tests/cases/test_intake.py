@@ -253,7 +253,8 @@ def test_a_hotline_case_records_the_petitioner_and_campaign(client, district):
 @pytest.mark.parametrize(
     ("role", "source", "status"),
     [
-        (User.Role.FIELD_MEMBER, "inspector", 403),
+        (User.Role.FIELD_MEMBER, "hotline", 403),
+        (User.Role.FIELD_MEMBER, "public", 403),
         (User.Role.INSPECTOR, "hotline", 403),
         (User.Role.COMMUNITY_LEAD, "hotline", 403),
         (User.Role.DEVICE, "camera", 201),
