@@ -23,7 +23,7 @@ def wall_page(request: HttpRequest, code: str) -> HttpResponse:
     config = {
         "api": reverse("wall-detail", args=[wall.code]),
         "focusUrl": reverse("wall-focus", args=[wall.code]),
-        "pollMs": int(getattr(settings, "GRIDMAP_WALL_POLL_S", 3) * 1000),
+        "pollMs": max(500, int(settings.GRIDMAP_WALL_POLL_S * 1000)),
         "labels": {
             "empty": _("No camera"),
             "noPicture": _("No picture"),

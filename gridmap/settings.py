@@ -269,6 +269,8 @@ GRIDMAP_SWEEP_INTERVAL_S = float(env("GRIDMAP_SWEEP_INTERVAL_S", "2"))
 #: joins the case of the first; a camera silent this long goes offline with one alert.
 GRIDMAP_CAMERA_EVENT_DEDUP_S = float(env("GRIDMAP_CAMERA_EVENT_DEDUP_S", "600"))
 GRIDMAP_CAMERA_OFFLINE_S = float(env("GRIDMAP_CAMERA_OFFLINE_S", "600"))
+#: How often (s) a video wall page (视频墙) asks for its layout.
+GRIDMAP_WALL_POLL_S = float(env("GRIDMAP_WALL_POLL_S", "3"))
 # Dispatch and field teams (调度与执行队伍).
 #: A team's position older than this (s) is stale: dispatch falls back to straight-line
 #: distance from it and the team does not count as on duty from its fixes.
