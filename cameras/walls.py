@@ -182,6 +182,11 @@ def wall_json(wall: VideoWall) -> dict:
     }
 
 
+def first_wall_code() -> str | None:
+    """The code of the first wall (by code), for the navigation; None without walls."""
+    return VideoWall.objects.order_by("code").values_list("code", flat=True).first()
+
+
 def camera_for_wall(*, code: str, user) -> Camera | None:
     """The camera ``code`` if ``user`` may look at it."""
     return cameras_visible_to(user).filter(code=code).first()

@@ -252,3 +252,14 @@ def test_the_wall_page_needs_a_login_and_an_existing_wall(client, centre):
     assert page.status_code == 200
     html = page.content.decode()
     assert "指挥大厅" in html and "vendor/hls.js/hls.min.js" in html
+
+
+def test_the_top_bar_leads_the_centres_staff_to_the_first_wall(client, centre):
+    VideoWall.objects.create(code="W2", name="值班室")
+    login(client, User.Role.DISPATCHER)
+    page = client.get(reverse("inbox-page")).content.decode()
+    assert 'href="/wall/W1/"' in page
+    client.logout()
+    login(client, User.Role.COMMUNITY_LEAD, community=centre["c1"])
+    page = client.get(reverse("inbox-page")).content.decode()
+    assert "/wall/" not in page
