@@ -22,7 +22,6 @@ import numpy as np
 import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
-from shapely.ops import substring
 
 from .models import NetworkEdge
 
@@ -69,6 +68,9 @@ class Graph:
         self.length = np.array([r[5] for r in rows], dtype=float)
         self.lines = shapely.from_wkb([bytes(r[6]) for r in rows]) if n else np.array([])
         self.tree = shapely.STRtree(self.lines)
+        # Per edge its vertices and their positions along it (0..1), for cutting routes.
+        self.coords = [shapely.get_coordinates(line) for line in self.lines]
+        self.stations = [_stations(c) for c in self.coords]
         self._arcs: dict[tuple[int, int], tuple[int, bool]] = {}
         self.reversed = self._reversed_matrix()
 
@@ -102,6 +104,15 @@ class Graph:
         return csr_matrix(
             ([best[k] for k in keys], (rows, cols)), shape=(self.vertex_count, self.vertex_count)
         )
+
+    def substring(self, edge: int, start: float, end: float) -> np.ndarray:
+        """Coordinates of ``edge`` from fraction ``start`` of its length to ``end`` (reversed
+        when ``end`` < ``start``)."""
+        coords, stations = self.coords[edge], self.stations[edge]
+        lo, hi = (start, end) if start <= end else (end, start)
+        inner = coords[(stations > lo) & (stations < hi)]
+        part = np.vstack([_at(coords, stations, lo), inner, _at(coords, stations, hi)])
+        return part if start <= end else part[::-1]
 
     # --- snapping --------------------------------------------------------------------------
 
@@ -195,15 +206,14 @@ class Search:
         """The route of ``times_from``'s ``option`` for a team: time, length, coordinates."""
         g, case = self.graph, self.case
         if option < 2:
-            line = g.lines[team.edge]
-            part = _substring(line, team.fraction, case.fraction)
+            part = g.substring(team.edge, team.fraction, case.fraction)
             length = abs(case.fraction - team.fraction) * g.length[team.edge]
             cost = g.cost[team.edge] if option == 0 else g.reverse_cost[team.edge]
             return Route(abs(case.fraction - team.fraction) * cost, length, part)
         k, forward = divmod(option - 2, 2)[0], option % 2 == 0
         vertex = int(g.target[team.edge] if forward else g.source[team.edge])
         e = team.edge
-        pieces = [_substring(g.lines[e], team.fraction, 1.0 if forward else 0.0)]
+        pieces = [g.substring(e, team.fraction, 1.0 if forward else 0.0)]
         time = (1 - team.fraction) * g.cost[e] if forward else team.fraction * g.reverse_cost[e]
         length = ((1 - team.fraction) if forward else team.fraction) * g.length[e]
         predecessors = self.predecessors[k]
@@ -211,26 +221,31 @@ class Search:
         while predecessors[v] >= 0:
             u = int(predecessors[v])
             i, fwd = g._arcs[(v, u)]
-            coords = shapely.get_coordinates(g.lines[i])
-            pieces.append(coords if fwd else coords[::-1])
+            pieces.append(g.coords[i] if fwd else g.coords[i][::-1])
             time += g.cost[i] if fwd else g.reverse_cost[i]
             length += g.length[i]
             v = u
         _vertex, entry_time, entry_length, entry_forward = self.entries[k]
-        pieces.append(_substring(g.lines[case.edge], 0.0 if entry_forward else 1.0, case.fraction))
+        pieces.append(g.substring(case.edge, 0.0 if entry_forward else 1.0, case.fraction))
         time += entry_time
         length += entry_length
         return Route(float(time), float(length), np.concatenate(pieces))
 
 
-def _substring(line, start: float, end: float) -> np.ndarray:
-    """Coordinates of ``line`` from fraction ``start`` to ``end`` (reversed when end < start)."""
-    if start == end:
-        p = shapely.line_interpolate_point(line, start, normalized=True)
-        return shapely.get_coordinates(p)
-    lo, hi = sorted((start, end))
-    part = shapely.get_coordinates(substring(line, lo, hi, normalized=True))
-    return part if start < end else part[::-1]
+def _at(coords: np.ndarray, stations: np.ndarray, fraction: float) -> np.ndarray:
+    """The point at ``fraction`` of a line's length."""
+    k = min(max(int(np.searchsorted(stations, fraction, side="right")) - 1, 0), len(coords) - 2)
+    span = stations[k + 1] - stations[k]
+    t = (fraction - stations[k]) / span if span > 0 else 0.0
+    return coords[k] + t * (coords[k + 1] - coords[k])
+
+
+def _stations(coords: np.ndarray) -> np.ndarray:
+    """Where each vertex of a line lies along it, as a fraction of its length."""
+    steps = np.hypot(*np.diff(coords, axis=0).T)
+    total = steps.sum()
+    along = np.concatenate([[0.0], np.cumsum(steps)])
+    return along / total if total > 0 else np.linspace(0.0, 1.0, len(coords))
 
 
 _lock = threading.Lock()

@@ -19,12 +19,14 @@ WITH covering AS MATERIALIZED (
     SELECT id FROM gridmap_responsibilityzone
      WHERE kind = 'jurisdiction'
        AND ST_Covers(geom, ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), {STORAGE_SRID}))
+), state AS MATERIALIZED (
+    SELECT built_version, built_at, roads_version FROM dispatch_networkstate WHERE id = 1
 )
 SELECT t.id, t.code, t.name, t.status,
        ST_X(t.position_geom), ST_Y(t.position_geom), extract(epoch FROM t.position_at)::float8,
        ST_X(t.base_geom), ST_Y(t.base_geom),
-       EXISTS (SELECT FROM gridmap_team_jurisdictions j
-                WHERE j.team_id = t.id AND j.responsibilityzone_id IN (SELECT id FROM covering)),
+       t.id IN (SELECT j.team_id FROM gridmap_team_jurisdictions j
+                  JOIN covering z ON z.id = j.responsibilityzone_id),
        sp.weekdays, sp.starts, sp.ends,
        CASE WHEN t.status IN ('responding', 'on_scene')
             THEN (SELECT count(*) FROM cases_case c
@@ -35,7 +37,7 @@ SELECT t.id, t.code, t.name, t.status,
   LEFT JOIN LATERAL (SELECT array_agg(weekday) AS weekdays, array_agg(start) AS starts,
                             array_agg("end") AS ends
                        FROM gridmap_shiftplan WHERE team_id = t.id) sp ON true
-  LEFT JOIN dispatch_networkstate ns ON ns.id = 1
+  LEFT JOIN state ns ON true
  WHERE CASE WHEN %(team_ids)s::bigint[] IS NULL THEN t.department_id = %(department)s
             ELSE t.id = ANY(%(team_ids)s::bigint[]) END
 """
@@ -82,7 +84,7 @@ def team_pool(
         "department": department_id,
         "team_ids": sorted(team_ids) if team_ids else None,
     }
-    rows = cursor.execute(_POOL_SQL, params, prepare=True).fetchall()
+    rows = cursor.execute(_POOL_SQL, params, prepare=True, binary=True).fetchall()
     teams = [
         PoolTeam(
             id=r[0],
