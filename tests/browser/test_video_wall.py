@@ -68,7 +68,7 @@ def stream_server(tmp_path):
 @pytest.fixture
 def wall(stream_server, settings):
     """A 2 x 2 wall; HLS camera H1 and snapshot camera S1 see the case at (150, 150); N1 (no
-    picture at all) and far camera X1 do not."""
+    picture at all), B1 (its HLS stream is down) and far camera X1 do not."""
     settings.GRIDMAP_WALL_POLL_S = 0.5
     small_district()
     camera(
@@ -91,6 +91,16 @@ def wall(stream_server, settings):
         snapshot_url=f"{stream_server}/snap.jpg",
     )
     camera("N1", 160, 170, None, name="明湖公园北门", status="offline")
+    camera(
+        "B1",
+        350,
+        50,
+        None,
+        name="断流球机",
+        status="fault",
+        stream_url=f"{stream_server}/gone/index.m3u8",
+        snapshot_url=f"{stream_server}/snap.jpg",
+    )
     camera("X1", 390, 290, rect(360, 260, 390, 290), name="远处球机", status="online")
     UserFactory(username="dispatcher", role=User.Role.DISPATCHER, first_name="李派遣")
     category = CategoryFactory(code="E9901", minor_name="暴露垃圾")
@@ -164,6 +174,14 @@ def test_the_wall_plays_hls_shows_snapshots_and_follows_changes(
     text = tile(page, 1, 0).inner_text()
     assert "明湖公园北门" in text and "N1" in text
     assert page.evaluate("document.querySelector('[data-testid=tile-0-0] video').marked === true")
+
+    # An HLS stream that is down: the tile falls back to the camera's snapshot.
+    wall_assign(wall=w, row=1, col=1, camera=Camera.objects.get(code="B1"))
+    page.wait_for_function(
+        """() => { const t = document.querySelector('[data-testid=tile-1-1]');
+                   return t.dataset.camera === 'B1' && t.dataset.kind === 'snapshot'; }""",
+        timeout=20_000,
+    )
     screenshot("video-wall")
 
     # Everything the page loaded came from the platform or the stream server: no CDN.

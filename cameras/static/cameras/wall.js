@@ -7,7 +7,8 @@
 const config = JSON.parse(document.getElementById("wall-config").textContent);
 const labels = config.labels;
 const grid = document.getElementById("wall");
-const tiles = new Map(); // "row,col" -> {el, key, hls}
+const tiles = new Map(); // "row,col" -> {el, key, hls, retryAt}
+const RETRY_MS = 15000; // a stream that failed is tried again after this long
 
 function text(tag, value, className) {
   const node = document.createElement(tag);
@@ -89,7 +90,9 @@ function playHls(tile, camera) {
         recovered = true;
         hls.recoverMediaError();
       } else {
+        // The stream is down: show what we have, and try the stream again a little later.
         showStill(tile, camera, labels.noSignal);
+        tile.retryAt = Date.now() + RETRY_MS;
       }
     });
     hls.loadSource(camera.stream_url);
@@ -106,6 +109,7 @@ function playHls(tile, camera) {
 
 function render(tile, camera) {
   tile.key = mediaKey(camera);
+  tile.retryAt = null;
   tile.el.dataset.camera = camera ? camera.code : "";
   if (!camera) {
     stop(tile);
@@ -133,10 +137,11 @@ function apply(wall) {
       el.className = "tile";
       el.setAttribute("data-testid", `tile-${entry.row}-${entry.col}`);
       grid.append(el);
-      tile = { el, key: null, hls: null };
+      tile = { el, key: null, hls: null, retryAt: null };
       tiles.set(id, tile);
     }
-    if (tile.key !== mediaKey(entry.camera)) {
+    const retry = tile.retryAt !== null && tile.retryAt !== undefined && Date.now() > tile.retryAt;
+    if (tile.key !== mediaKey(entry.camera) || retry) {
       render(tile, entry.camera);
     } else if (entry.camera) {
       tile.el.querySelector(".caption")?.replaceWith(caption(entry.camera));
