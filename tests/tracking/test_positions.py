@@ -233,3 +233,30 @@ def test_fixes_land_in_their_monthly_partition(phone):
         (partition,) = cursor.fetchone()
     local = timezone.localtime(now)
     assert partition == f"gridmap_position_y{local.year:04d}m{local.month:02d}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_commit_with_their_insert_outside_any_transaction(phone, other_phone, district):
+    """Outside a caller's transaction the COMMIT travels with the insert (one round trip):
+    the rows are there for everyone, a refused batch leaves nothing, and the connection goes
+    on serving batches."""
+    now = timezone.now().replace(microsecond=0)
+    first = phone.post([fix("PHONE-1", now - timedelta(seconds=20), 100, 100)]).json()
+    assert first["accepted"] == 1
+    refused = phone.post(
+        [fix("PHONE-1", now - timedelta(seconds=15), 100, 100), fix("PHONE-2", now, 100, 100)]
+    )
+    assert refused.status_code == 403
+    again = phone.post(
+        [
+            fix("PHONE-1", now - timedelta(seconds=20), 100, 100),
+            fix("PHONE-1", now - timedelta(seconds=10), 110, 100),
+        ]
+    ).json()
+    assert [o["status"] for o in again["fixes"]] == ["duplicate", "accepted"]
+    assert connection.in_atomic_block is False
+    assert [r.at for r in stored("PHONE-1")] == [
+        now - timedelta(seconds=20),
+        now - timedelta(seconds=10),
+    ]
+    assert Team.objects.get(pk=district["team"].pk).position_at == now - timedelta(seconds=10)

@@ -19,8 +19,9 @@ enforces one open event per vehicle and fence (a partial unique index), so two b
 cannot open two. When the fence has a ``case_category``, the new event also files a case
 through ``cases.services.case_report`` (source ``device``, reported by the device's account).
 
-Cost per batch: one spatial query (the fixes against the fences that apply, through the GiST
-index, together with the vehicles' open events); writes only when a violation begins or ends.
+Cost per batch: one spatial query (the fixes against the fences, through the GiST index,
+together with the vehicles' open events), sent by the fix intake together with its device
+lookup; writes only when a violation begins or ends.
 The fence rules themselves are cached per process for ``TTL_S`` seconds (and dropped when a
 fence is saved in this process).
 """
@@ -137,22 +138,28 @@ m2m_changed.connect(
     fence_rules.clear, sender=Geofence.vehicles.through, dispatch_uid="tracking-fence-links"
 )
 
-# The fixes against the fences that may apply (GiST), and the vehicles' open events, in one
-# round trip. ``ord`` is the fix's 1-based position in the arrays.
+# The fixes of the batch's vehicle units against the fences (GiST), and those vehicles' open
+# events, in one query, sent with the intake's device lookup (one round trip). ``ord`` is the
+# fix's 1-based position in the arrays; the points come in the storage CRS.
 _CHECK_SQL = f"""
 WITH f AS (
-    SELECT ord, ST_Transform(ST_SetSRID(ST_MakePoint(lon, lat), {WGS84}), {STORAGE_SRID}) AS pt
-    FROM unnest(%(lon)s::float8[], %(lat)s::float8[]) WITH ORDINALITY AS u(lon, lat, ord)
+    SELECT ord, unit, ST_SetSRID(ST_MakePoint(x, y), {STORAGE_SRID}) AS pt
+    FROM unnest(%(unit)s::text[], %(x)s::float8[], %(y)s::float8[]) WITH ORDINALITY
+        AS u(unit, x, y, ord)
+), v AS (
+    SELECT unit_id, vehicle_id FROM gridmap_device
+    WHERE unit_id = ANY(%(units)s::text[]) AND vehicle_id IS NOT NULL
 )
 SELECT 'hit'::text, f.ord, g.id, NULL::bigint, NULL::text
-FROM f JOIN gridmap_geofence g
+FROM f JOIN v ON v.unit_id = f.unit
+JOIN gridmap_geofence g
   ON ST_DWithin(g.geom, f.pt,
                 CASE WHEN g.kind = 'route' THEN COALESCE(g.buffer_m, %(buffer)s) ELSE 0 END)
 WHERE g.id = ANY(%(fences)s::bigint[])
 UNION ALL
 SELECT 'open'::text, e.vehicle_id, e.geofence_id, e.id, e.kind::text
-FROM gridmap_geofenceevent e
-WHERE e.ended_at IS NULL AND e.vehicle_id = ANY(%(vehicles)s::bigint[])
+FROM gridmap_geofenceevent e JOIN v ON v.vehicle_id = e.vehicle_id
+WHERE e.ended_at IS NULL
 """
 
 _OPEN_SQL = f"""
@@ -180,49 +187,65 @@ class _Opening:
     ended_at: datetime | None = None
 
 
-def fences_check(*, fixes: list[VehicleFix], reporter) -> list[int]:
-    """Check vehicles' good fixes (each vehicle's in time order) against the fences that apply
-    to them; open and close ``GeofenceEvent`` rows (debounced) and file the cases the fences
-    ask for. Runs inside the caller's transaction. Returns the ids of the events opened."""
+@dataclass
+class FenceCheck:
+    """The check sent to the database by ``fences_start``, its answer read by ``fences_plan``."""
+
+    rules: dict[int, FenceRule]
+    cursor: psycopg.Cursor
+
+
+@dataclass
+class FencePlan:
+    """What a batch changes: events to open (with their first fix, and an end when the
+    violation ended within the batch) and open events to close (id, end time)."""
+
+    rules: dict[int, FenceRule]
+    openings: list[_Opening]
+    closings: list[tuple[int, datetime]]
+
+    @property
+    def writes(self) -> bool:
+        return bool(self.openings or self.closings)
+
+
+def fences_start(*, units: list[str], x: list[float], y: list[float]) -> FenceCheck | None:
+    """Send the fence query for a batch's fixes (unit ids and storage-CRS coordinates, in the
+    order ``fences_plan`` will refer to by index) without reading its answer, so that the
+    caller sends it in pipeline mode with its own statements. Only the fixes of units mounted
+    in a vehicle are matched. None when there are no fences at all."""
     rules = fence_rules.get()
     if not rules:
-        return []
-    applicable: dict[int, tuple[list[FenceRule], list[FenceRule]]] = {}
-    for fix in fixes:
-        if fix.vehicle_id not in applicable:
-            mine = [r for r in rules.values() if r.applies_to(fix.vehicle_id, fix.vehicle_kind)]
-            applicable[fix.vehicle_id] = (
-                [r for r in mine if r.kind == Geofence.Kind.ROUTE],
-                [r for r in mine if r.kind == Geofence.Kind.RESTRICTED],
-            )
-    fixes = [f for f in fixes if any(applicable[f.vehicle_id])]
-    if not fixes:
-        return []
-    fence_ids = sorted({r.id for pair in applicable.values() for rs in pair for r in rs})
-    rows = (
-        psycopg.Cursor(connection.connection)
-        .execute(
-            _CHECK_SQL,
-            {
-                "lon": [f.lon for f in fixes],
-                "lat": [f.lat for f in fixes],
-                "fences": fence_ids,
-                "buffer": float(getattr(settings, "GRIDMAP_ROUTE_BUFFER_M", 30.0)),
-                "vehicles": sorted({f.vehicle_id for f in fixes}),
-            },
-            prepare=True,
-        )
-        .fetchall()
+        return None
+    cursor = psycopg.Cursor(connection.connection)
+    cursor.execute(
+        _CHECK_SQL,
+        {
+            "unit": units,
+            "x": x,
+            "y": y,
+            "units": sorted(set(units)),
+            "fences": sorted(rules),
+            "buffer": float(getattr(settings, "GRIDMAP_ROUTE_BUFFER_M", 30.0)),
+        },
+        prepare=True,
     )
+    return FenceCheck(rules, cursor)
+
+
+def fences_plan(check: FenceCheck, *, fixes: list[tuple[int, VehicleFix]]) -> FencePlan:
+    """Read the answer of ``fences_start`` and decide, for the judged fixes ((index in the
+    arrays sent, fix) of vehicles, good and new), which events open and which close (the
+    rules in the module docstring). Writes nothing."""
+    rules = check.rules
     inside: dict[int, set[int]] = defaultdict(set)
     # vehicle → fence → (kind, the open event's id, or the _Opening of this batch)
     state_of: dict[int, dict[int, tuple[str, object]]] = defaultdict(dict)
-    for what, a, fence_id, event_id, kind in rows:
+    for what, a, fence_id, event_id, kind in check.cursor.fetchall():
         if what == "hit":
             inside[a - 1].add(fence_id)
         else:
             state_of[a][fence_id] = (kind, event_id)
-
     openings: list[_Opening] = []
     closings: list[tuple[int, datetime]] = []
 
@@ -233,14 +256,16 @@ def fences_check(*, fixes: list[VehicleFix], reporter) -> list[int]:
         else:
             closings.append((open_one, at))
 
-    by_vehicle: dict[int, list[int]] = defaultdict(list)
-    for k, fix in enumerate(fixes):
-        by_vehicle[fix.vehicle_id].append(k)
-    for vehicle_id, ks in by_vehicle.items():
-        routes, restricted = applicable[vehicle_id]
+    by_vehicle: dict[int, list[tuple[int, VehicleFix]]] = defaultdict(list)
+    for k, fix in fixes:
+        by_vehicle[fix.vehicle_id].append((k, fix))
+    for vehicle_id, mine in by_vehicle.items():
+        applying = [r for r in rules.values() if r.applies_to(vehicle_id, mine[0][1].vehicle_kind)]
+        routes = [r for r in applying if r.kind == Geofence.Kind.ROUTE]
+        restricted = [r for r in applying if r.kind == Geofence.Kind.RESTRICTED]
         state = state_of[vehicle_id]
-        for k in sorted(ks, key=lambda k: fixes[k].at):
-            fix, here = fixes[k], inside[k]
+        for k, fix in sorted(mine, key=lambda kf: kf[1].at):
+            here = inside[k]
             broken = {r.id for r in restricted if r.id in here and r.active_at(fix.at)}
             for fence_id in sorted(broken - set(state)):
                 opening = _Opening(GeofenceEvent.Kind.RESTRICTED, [fence_id], fix)
@@ -262,12 +287,20 @@ def fences_check(*, fixes: list[VehicleFix], reporter) -> list[int]:
             elif not off:
                 for fence_id in off_open:
                     close(state, fence_id, fix.at)
-    for event_id, at in closings:
+    return FencePlan(rules, openings, closings)
+
+
+def fences_apply(plan: FencePlan, *, reporter) -> list[int]:
+    """Write a plan inside the caller's transaction: close the events that ended, open the new
+    ones (a new one another batch opened first is skipped) and file the cases their fences
+    ask for (source ``device``, reported by ``reporter``). Returns the ids of the events
+    opened."""
+    for event_id, at in plan.closings:
         GeofenceEvent.objects.filter(pk=event_id, ended_at__isnull=True).update(ended_at=at)
     return [
         event_id
-        for opening in openings
-        if (event_id := _open(opening, rules, reporter=reporter)) is not None
+        for opening in plan.openings
+        if (event_id := _open(opening, plan.rules, reporter=reporter)) is not None
     ]
 
 
