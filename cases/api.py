@@ -8,9 +8,10 @@ well-formed but impossible (unknown category, outside the district); 429 over a 
 import django_filters
 from django.contrib.gis.db.models.functions import Transform
 from django.contrib.gis.geos import Polygon
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.http import FileResponse, Http404
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -118,10 +119,21 @@ class CaseFilter(django_filters.FilterSet):
     reported_after = django_filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="gte")
     reported_before = django_filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="lt")
     bbox = django_filters.CharFilter(method="filter_bbox")
+    #: ``overdue=true``: a running, unpaused clock of the case is past its deadline (超时).
+    overdue = django_filters.BooleanFilter(method="filter_overdue")
 
     class Meta:
         model = Case
         fields = []
+
+    def filter_overdue(self, queryset, name, value):
+        late = Clock.objects.filter(
+            case=OuterRef("pk"),
+            outcome=Clock.Outcome.OPEN,
+            paused_at__isnull=True,
+            due_at__lt=timezone.now(),
+        )
+        return queryset.filter(Exists(late)) if value else queryset.exclude(Exists(late))
 
     def filter_bbox(self, queryset, name, value):
         try:
@@ -174,6 +186,7 @@ class CaseListView(APIView):
             OpenApiParameter("campaign", str),
             OpenApiParameter("reported_after", str, description="ISO 8601"),
             OpenApiParameter("reported_before", str, description="ISO 8601"),
+            OpenApiParameter("overdue", bool, description="a running clock is past its deadline"),
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),
         ],

@@ -23,3 +23,17 @@ class CasesConfig(AppConfig):
         register(Page("inbox", _("Notifications"), "inbox-page", order=900))
         field_roles = frozenset({"field_member", "team_leader", "inspector"})
         register(Page("field", _("My tasks"), "field-page", roles=field_roles, landing=field_roles))
+        from .selectors import DISTRICT_ROLES
+
+        register(
+            Page(
+                "community",
+                _("My community"),
+                "community-page",
+                roles=frozenset(DISTRICT_ROLES | {"community_lead"}),
+                landing=frozenset({"community_lead"}),
+                order=50,
+                # In the top bar of community leads only; others open it from the map.
+                kwargs=lambda user: {"code": user.community.code} if user.community_id else None,
+            )
+        )

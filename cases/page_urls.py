@@ -5,4 +5,5 @@ from . import pages
 urlpatterns = [
     path("inbox/", pages.inbox, name="inbox-page"),
     path("field/", pages.field, name="field-page"),
+    path("community/<str:code>/", pages.community, name="community-page"),
 ]

@@ -1,6 +1,6 @@
-"""Pages of the cases app: the notification inbox (消息)."""
+"""Pages of the cases app: the inbox (消息), the field page (执行端), the community page (社区)."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from gridmap.navigation import page_required
 
-from .models import Category, Notification
+from .models import Case, Category, Notification
 
 SHOWN = 100
 
@@ -91,4 +91,51 @@ def _field_labels() -> dict:
         "done": _("%(step)s: %(number)s done."),
         "reported": _("Reported as case %(number)s."),
         "attendance_done": _("Recorded."),
+    }
+
+
+@page_required("community")
+def community(request: HttpRequest, code: str) -> HttpResponse:
+    """A community's own page (社区): its grids, zones and holders, cameras and blind spots, open
+    and overdue cases on a map and in a list, each case's history. A community lead sees only
+    their own community; another community's page is a 404, as if it did not exist."""
+    from django.contrib.gis.db.models.functions import Transform
+
+    from gridmap.models import Community
+    from gridmap.views import _map_config
+
+    user = request.user
+    found = (
+        Community.objects.filter(code=code)
+        .annotate(wgs84=Transform("geom", 4326))
+        .select_related("subdistrict")
+        .first()
+    )
+    if (
+        found is None
+        or (user.community_id and user.community_id != found.pk)
+        or (user.subdistrict_id and user.subdistrict_id != found.subdistrict_id)
+    ):
+        raise Http404(_("No community %(code)s in your area.") % {"code": code})
+    config = _map_config()
+    config["extent"] = found.wgs84.extent
+    shown = ["water", "buildings", "roads", "district", "communities", "grids", "zones"]
+    config["layersOn"] = shown
+    config["community"] = {"code": found.code, "name": found.name}
+    config["communityLabels"] = _community_labels()
+    return render(request, "cases/community.html", {"community": found, "map_config": config})
+
+
+def _community_labels() -> dict:
+    return {
+        "cases": _("Open cases"),
+        "overdue": _("Overdue"),
+        "cameras": _("Cameras"),
+        "viewsheds": _("What cameras see"),
+        "blind_spots": _("Blind spots"),
+        "history": _("History"),
+        "none": _("No open cases."),
+        "loading": _("Loading…"),
+        "failed": _("Could not load: "),
+        "stages": {value: str(label) for value, label in Case.Stage.choices},
     }

@@ -122,14 +122,19 @@ async function refresh(name) {
   document.dispatchEvent(new CustomEvent("gridmap:layer", { detail: { name, count: data.features.length } }));
 }
 
+// A page may choose which layers start shown (the community page shows its zones).
+if (config.layersOn) for (const [name, spec] of Object.entries(LAYERS)) spec.on = config.layersOn.includes(name);
 const overlays = {};
+window.gridmap.overlays = overlays;
 for (const [name, spec] of Object.entries(LAYERS)) {
   const layer = makeLayer(name, spec);
   window.gridmap.layers[name] = layer;
   overlays[escapeHtml(t.layers[name] || name)] = layer;
   if (spec.on) layer.addTo(map);
 }
-L.control.layers(null, overlays, { collapsed: window.innerWidth < 700 }).addTo(map);
+window.gridmap.control = L.control.layers(null, overlays, { collapsed: window.innerWidth < 700 }).addTo(map);
+window.gridmap.escapeHtml = escapeHtml;
+document.dispatchEvent(new CustomEvent("gridmap:ready"));
 L.control.scale({ imperial: false }).addTo(map);
 
 const legend = L.control({ position: "bottomleft" });
