@@ -14,8 +14,12 @@ cameras. Hand-drawn viewsheds on the small district (tests/factories.py), in loc
 P lies in the west community (x < 200); A is 70.7 m from P at a bearing of 45°, B 100 m at 270°.
 """
 
+import math
+
 import pytest
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cameras.models import Camera
 from cameras.seeing import cameras_seeing
@@ -255,3 +259,24 @@ def test_a_cases_detail_lists_the_cameras_that_see_it(client, place):
     response = client.get(reverse("case-detail", args=[case.pk]))
     assert response.status_code == 200
     assert response.json()["properties"]["cameras"] is None
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    camera_xy=st.tuples(st.floats(0, 400), st.floats(0, 300)),
+    place_xy=st.tuples(st.floats(0, 400), st.floats(0, 300)),
+)
+def test_distance_and_bearing_are_those_from_the_camera_to_the_place(camera_xy, place_xy):
+    Camera.objects.all().delete()
+    commander = UserFactory(username="boss", role=User.Role.COMMANDER)
+    # A viewshed over the whole district: the place is always seen.
+    camera("K", *camera_xy, rect(0, 0, 400, 300))
+    (sight,) = cameras_seeing(point=point(*place_xy), user=commander)
+    dx, dy = place_xy[0] - camera_xy[0], place_xy[1] - camera_xy[1]
+    assert sight.distance_m == pytest.approx(math.hypot(dx, dy), abs=0.051)
+    if math.hypot(dx, dy) > 1:
+        expected = math.degrees(math.atan2(dx, dy)) % 360
+        difference = abs(sight.bearing_deg - expected) % 360
+        assert min(difference, 360 - difference) <= 0.06
