@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from cases.calendar import working_calendar
@@ -70,6 +70,7 @@ MISSED_WINDOW_H = 2.0
 #: How far back the working-time table for stage durations reaches before the period.
 DURATION_LOOKBACK_DAYS = 400
 FILED_STAGES = ("registered", "dispatched", "on_scene", "handled", "closed")
+OPEN_STAGES = ("reported", "registered", "dispatched", "on_scene", "handled")
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,10 @@ def _case_sql(kind: str, scope_sql: str) -> tuple[str, dict]:
     by_stage = ",\n".join(
         f"count(*) FILTER (WHERE f.rep AND c.stage = '{s}') AS stage_{s}" for s in STAGES
     )
+    # Hashed subplans (one scan each, then a hash probe per case) where a per-case index probe
+    # would be slower; the missed-report check compares distances with ST_Distance on
+    # purpose, so that the planner looks up same-category cases by the (category,
+    # reported_at) index — a handful per two hours — instead of everything within 50 m ever.
     sql = f"""
     SELECT m.unit_id, c.category_id, GROUPING(c.category_id) AS all_categories,
       count(*) FILTER (WHERE f.rep) AS reported,
@@ -149,17 +154,21 @@ def _case_sql(kind: str, scope_sql: str) -> tuple[str, dict]:
       count(*) FILTER (WHERE f.rep AND m.own_report AND f.filed) AS reports_filed,
       count(*) FILTER (WHERE f.closed_in) AS closed,
       count(*) FILTER (WHERE f.closed_in AND f.reworked) AS closed_reworked,
+      count(*) FILTER (WHERE f.closed_in AND c.id IN (
+        SELECT case_id FROM cases_clock WHERE kind = 'disposal' AND outcome = 'late'))
+        AS closed_late,
+      count(*) FILTER (WHERE f.due_open) AS due_not_closed,
+      count(*) FILTER (WHERE f.due_open AND f.reworked) AS due_not_closed_reworked,
       count(*) FILTER (WHERE f.rep AND f.filed AND c.source IN ('public', 'hotline')
-        AND EXISTS (
-          SELECT 1 FROM cases_case_zones pz JOIN gridmap_responsibilityzone z
-            ON z.id = pz.responsibilityzone_id AND z.kind = 'patrol'
-          WHERE pz.case_id = c.id)
+        AND c.id IN (
+          SELECT pz.case_id FROM cases_case_zones pz JOIN gridmap_responsibilityzone z
+            ON z.id = pz.responsibilityzone_id AND z.kind = 'patrol')
         AND NOT EXISTS (
           SELECT 1 FROM cases_case r
-          WHERE r.source = 'inspector' AND r.category_id = c.category_id
+          WHERE r.category_id = c.category_id AND r.source = 'inspector'
             AND r.reported_at <= c.reported_at
             AND r.reported_at >= c.reported_at - %(missed_s)s * interval '1 second'
-            AND ST_DWithin(r.geom, c.geom, %(missed_m)s))
+            AND ST_Distance(r.geom, c.geom) <= %(missed_m)s)
       ) AS missed
     FROM cases_case c
     {mapping}
@@ -170,113 +179,140 @@ def _case_sql(kind: str, scope_sql: str) -> tuple[str, dict]:
         AND EXISTS (SELECT 1 FROM cases_caseevent fe
                     WHERE fe.case_id = c.id AND fe.kind = 'file'))) AS filed,
       c.id IN (SELECT case_id FROM cases_caseevent
-               WHERE kind = 'verify' AND to_stage = 'dispatched') AS reworked
+               WHERE kind = 'verify' AND to_stage = 'dispatched') AS reworked,
+      (c.stage = ANY(%(open_stages)s) OR (c.stage = 'closed' AND c.closed_at >= %(to)s))
+        AND c.reported_at < %(to)s
+        AND EXISTS (SELECT 1 FROM cases_clock d
+                    WHERE d.case_id = c.id AND d.kind = 'disposal' AND d.outcome <> 'cancelled'
+                      AND d.due_at >= %(from)s AND d.due_at < %(to)s) AS due_open
     ) f
     WHERE ((c.reported_at >= %(from)s AND c.reported_at < %(to)s)
-       OR (c.closed_at >= %(from)s AND c.closed_at < %(to)s))
+       OR (c.closed_at >= %(from)s AND c.closed_at < %(to)s)
+       OR (c.reported_at < %(to)s AND (c.stage = ANY(%(open_stages)s)
+           OR (c.stage = 'closed' AND c.closed_at >= %(to)s))))
       AND m.unit_id IS NOT NULL{scope_sql}
     GROUP BY GROUPING SETS ((m.unit_id), (m.unit_id, c.category_id))
     """
     params.update(
-        missed_s=MISSED_WINDOW_H * 3600, missed_m=MISSED_RADIUS_M, filed_stages=list(FILED_STAGES)
+        missed_s=MISSED_WINDOW_H * 3600,
+        missed_m=MISSED_RADIUS_M,
+        filed_stages=list(FILED_STAGES),
+        open_stages=list(OPEN_STAGES),
     )
     return sql, params
 
 
-def _working_clip_sql(column: str) -> str:
-    """Working seconds of the day passed at the local time of ``column`` (SQL)."""
-    tod = f"extract(epoch FROM ({column} AT TIME ZONE %(tz)s)::time)"
+def _working_seconds_sql(column: str, *, fixed_offset: bool) -> str:
+    """Working seconds from the first day of the days table to ``column`` (SQL): the working
+    seconds of the days before, plus those of its own day up to its local time.
+
+    When the zone kept one UTC offset over the table's days (China: always), local time is
+    plain arithmetic on the epoch — far cheaper per row than ``AT TIME ZONE``."""
+    if fixed_offset:
+        local = f"(extract(epoch FROM {column}) + %(offset_s)s)"
+        index = f"(floor({local} / 86400)::int - %(day0_n)s + 1)"
+        tod = f"({local} - floor({local} / 86400) * 86400)"
+    else:
+        zoned = f"({column} AT TIME ZONE %(tz)s)"
+        index = f"({zoned}::date - %(day0)s::date + 1)"
+        tod = f"extract(epoch FROM {zoned}::time)"
     parts = []
     for start, end in working_calendar().periods:
         a = start.hour * 3600 + start.minute * 60 + start.second
         b = end.hour * 3600 + end.minute * 60 + end.second
         parts.append(f"greatest(0, least({tod}, {b}) - {a})")
-    return " + ".join(parts) or "0"
+    today = " + ".join(parts) or "0"
+    return (
+        f"((%(cum)s::float8[])[{index}] "
+        f"+ CASE WHEN (%(working)s::bool[])[{index}] THEN {today} ELSE 0 END)"
+    )
 
 
-def _clock_sql(kind: str, scope_sql: str) -> tuple[str, dict]:
+def _clock_sql(kind: str, scope_sql: str, *, fixed_offset: bool) -> tuple[str, dict]:
+    """Clocks that stopped in the period or ran overdue in it, as a histogram: (unit, kind,
+    met, ended, duration in whole seconds) → how many.
+
+    Plain counts grouped by hashing (no DISTINCT, no ordered-set aggregate, which would sort
+    every row); means and percentiles are read off the histogram, exactly for durations in
+    whole seconds."""
     mapping, params = mapping_sql(kind)
-    columns = []
-    for k in CLOCK_KINDS:
-        own = f"m.{CLOCK_OWNER[k]}"
-        counted = f"r.kind = '{k}' AND {own} AND (f.ended OR f.overdue)"
-        ended = f"r.kind = '{k}' AND {own} AND f.ended"
-        columns += [
-            f"count(*) FILTER (WHERE {counted}) AS {k}_counted",
-            f"count(*) FILTER (WHERE {counted} AND r.outcome = 'met') AS {k}_met",
-            f"avg(f.dur) FILTER (WHERE {ended}) AS {k}_mean",
-            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY f.dur) FILTER (WHERE {ended}) "
-            f"AS {k}_median",
-            f"percentile_cont(0.9) WITHIN GROUP (ORDER BY f.dur) FILTER (WHERE {ended}) AS {k}_p90",
-        ]
-    working_start = (
-        f"ds.cum_s + CASE WHEN ds.working THEN {_working_clip_sql('r.started_at')} ELSE 0 END"
-    )
-    working_end = f"de.cum_s + CASE WHEN de.working THEN {_working_clip_sql('r.met_at')} ELSE 0 END"
+    owner = " ".join(f"WHEN '{k}' THEN m.{flag}" for k, flag in CLOCK_OWNER.items())
+    end = _working_seconds_sql("k.met_at", fixed_offset=fixed_offset)
+    start = _working_seconds_sql("k.started_at", fixed_offset=fixed_offset)
     sql = f"""
-    WITH days AS (
-      SELECT * FROM unnest(%(days)s::date[], %(cum)s::float8[], %(working)s::bool[])
-        AS d(day, cum_s, working)
-    ), r AS (
-      SELECT k.case_id, k.kind, k.started_at, k.due_at, k.met_at, k.outcome, k.paused_s,
-             k.paused_at, k.limit_unit, NULL::boolean AS satisfied
-      FROM cases_clock k
-      WHERE (k.outcome IN ('met', 'late') AND k.met_at >= %(from)s AND k.met_at < %(to)s)
-         OR (k.outcome = 'open' AND k.paused_at IS NULL
-             AND k.due_at >= %(from)s AND k.due_at < %(until)s)
-         OR (k.kind = 'disposal' AND k.outcome <> 'cancelled'
-             AND k.due_at >= %(from)s AND k.due_at < %(to)s)
-         OR (k.kind = 'disposal' AND k.outcome = 'late')
-      UNION ALL
-      SELECT e.case_id, 'ev_' || e.kind, NULL, NULL, e.at, NULL, 0, NULL, NULL,
-             CASE WHEN e.kind = 'satisfaction' THEN (e.data ->> 'satisfied')::boolean END
-      FROM cases_caseevent e
-      WHERE e.kind IN ('dispatch', 'approve_return', 'satisfaction')
-        AND e.at >= %(from)s AND e.at < %(to)s
-    )
-    SELECT m.unit_id,
-      {", ".join(columns)},
-      count(DISTINCT r.case_id) FILTER (
-        WHERE r.kind = 'disposal' AND r.outcome <> 'cancelled'
-          AND r.due_at >= %(from)s AND r.due_at < %(to)s
-          AND c.stage NOT IN ('void', 'rejected', 'merged')
-          AND NOT (c.stage = 'closed' AND c.closed_at < %(to)s)
-      ) AS due_not_closed,
-      count(DISTINCT r.case_id) FILTER (
-        WHERE r.kind = 'disposal' AND r.outcome = 'late' AND c.stage = 'closed'
-          AND c.closed_at >= %(from)s AND c.closed_at < %(to)s
-      ) AS closed_late,
-      count(DISTINCT r.case_id) FILTER (
-        WHERE r.kind = 'disposal' AND r.outcome <> 'cancelled'
-          AND r.due_at >= %(from)s AND r.due_at < %(to)s
-          AND c.stage NOT IN ('void', 'rejected', 'merged')
-          AND NOT (c.stage = 'closed' AND c.closed_at < %(to)s)
-          AND c.id IN (SELECT case_id FROM cases_caseevent
-                       WHERE kind = 'verify' AND to_stage = 'dispatched')
-      ) AS due_not_closed_reworked,
-      count(*) FILTER (WHERE r.kind = 'ev_dispatch' AND m.own_dispatch) AS dispatches,
-      count(*) FILTER (WHERE r.kind = 'ev_approve_return' AND m.own_dispatch) AS returns,
-      count(*) FILTER (WHERE r.kind = 'ev_satisfaction' AND r.satisfied IS NOT NULL) AS rated,
-      count(*) FILTER (WHERE r.kind = 'ev_satisfaction' AND r.satisfied) AS satisfied
-    FROM r
-    JOIN cases_case c ON c.id = r.case_id
+    SELECT m.unit_id, k.kind, k.outcome = 'met' AS met, k.outcome <> 'open' AS ended,
+      round(CASE WHEN k.outcome = 'open' THEN NULL
+                 WHEN k.limit_unit = 'minutes'
+                 THEN extract(epoch FROM k.met_at - k.started_at) - k.paused_s
+                 ELSE {end} - {start} - k.paused_s END)::bigint AS dur_s,
+      count(*) AS n
+    FROM cases_clock k
+    JOIN cases_case c ON c.id = k.case_id
     {mapping}
-    LEFT JOIN days ds ON r.limit_unit <> 'minutes'
-      AND ds.day = (r.started_at AT TIME ZONE %(tz)s)::date
-    LEFT JOIN days de ON r.limit_unit <> 'minutes'
-      AND de.day = (r.met_at AT TIME ZONE %(tz)s)::date
-    CROSS JOIN LATERAL (SELECT
-      r.outcome IN ('met', 'late') AND r.met_at >= %(from)s AND r.met_at < %(to)s AS ended,
-      r.outcome = 'open' AND r.paused_at IS NULL
-        AND r.due_at >= %(from)s AND r.due_at < %(until)s AS overdue,
-      CASE WHEN r.limit_unit = 'minutes'
-           THEN extract(epoch FROM r.met_at - r.started_at) - r.paused_s
-           ELSE ({working_end}) - ({working_start}) - r.paused_s END AS dur
-    ) f
-    WHERE m.unit_id IS NOT NULL{scope_sql}
+    WHERE ((k.outcome IN ('met', 'late') AND k.met_at >= %(from)s AND k.met_at < %(to)s)
+        OR (k.outcome = 'open' AND k.paused_at IS NULL
+            AND k.due_at >= %(from)s AND k.due_at < %(until)s))
+      AND m.unit_id IS NOT NULL AND CASE k.kind {owner} ELSE FALSE END{scope_sql}
+    GROUP BY 1, 2, 3, 4, 5
+    """
+    return sql, params
+
+
+def _event_sql(kind: str, scope_sql: str) -> tuple[str, dict]:
+    """Dispatches and returns (accurate dispatch) and satisfaction events in the period."""
+    mapping, params = mapping_sql(kind)
+    sql = f"""
+    SELECT m.unit_id,
+      count(*) FILTER (WHERE e.kind = 'dispatch' AND m.own_dispatch) AS dispatches,
+      count(*) FILTER (WHERE e.kind = 'approve_return' AND m.own_dispatch) AS returns,
+      count(*) FILTER (WHERE e.kind = 'satisfaction'
+        AND (e.data ->> 'satisfied') IN ('true', 'false')) AS rated,
+      count(*) FILTER (WHERE e.kind = 'satisfaction' AND (e.data ->> 'satisfied') = 'true')
+        AS satisfied
+    FROM cases_caseevent e
+    JOIN cases_case c ON c.id = e.case_id
+    {mapping}
+    WHERE e.kind IN ('dispatch', 'approve_return', 'satisfaction')
+      AND e.at >= %(from)s AND e.at < %(to)s AND m.unit_id IS NOT NULL{scope_sql}
     GROUP BY m.unit_id
     """
     return sql, params
+
+
+def percentile(histogram: list[tuple[float, int]], p: float) -> float | None:
+    """``percentile_cont(p)`` of the values a sorted histogram [(value, count)] stands for."""
+    total = sum(n for _, n in histogram)
+    if not total:
+        return None
+    position = p * (total - 1)
+    lower, upper = int(position), min(int(position) + 1, total - 1)
+    values, seen = {}, 0
+    for value, n in histogram:
+        for index in (lower, upper):
+            if seen <= index < seen + n:
+                values[index] = value
+        seen += n
+    return values[lower] + (values[upper] - values[lower]) * (position - lower)
+
+
+def clocks_from_histogram(rows: list[dict]) -> dict:
+    """Per-kind counts and durations of one unit from its histogram rows."""
+    out: dict = {}
+    durations: dict[str, list] = {}
+    for row in rows:
+        kind, n = row["kind"], row["n"]
+        out[f"{kind}_counted"] = out.get(f"{kind}_counted", 0) + n
+        if row["met"]:
+            out[f"{kind}_met"] = out.get(f"{kind}_met", 0) + n
+        if row["ended"] and row["dur_s"] is not None:
+            durations.setdefault(kind, []).append((row["dur_s"], n))
+    for kind, histogram in durations.items():
+        histogram.sort()
+        total = sum(n for _, n in histogram)
+        out[f"{kind}_mean"] = sum(v * n for v, n in histogram) / total
+        out[f"{kind}_median"] = percentile(histogram, 0.5)
+        out[f"{kind}_p90"] = percentile(histogram, 0.9)
+    return out
 
 
 def _attendance_sql(kind: str) -> str | None:
@@ -313,7 +349,20 @@ def working_days_table(start: datetime, end: datetime) -> dict:
         if is_working:
             total += calendar.day_seconds
         day += timedelta(days=1)
-    return {"days": days, "cum": cum, "working": working}
+    out = {"day0": days[0], "cum": cum, "working": working}
+    offsets = {datetime.combine(d, datetime.min.time(), calendar.tz).utcoffset() for d in days}
+    if len(offsets) == 1:
+        offset = offsets.pop().total_seconds()
+        out["offset_s"] = offset
+        # The days table's first day as a day number of the local epoch.
+        out["day0_n"] = (days[0] - date(1970, 1, 1)).days
+    return out
+
+
+#: Session settings for the evaluation's queries. JIT compilation cost ~2 s per query (81
+#: functions: the FILTER columns) whatever the size, more than the queries themselves; a
+#: larger work_mem keeps the per-unit sorts of the percentiles in memory at 1 M cases.
+SESSION = {"jit": "off", "work_mem": "128MB"}
 
 
 def _rows(sql: str, params: dict) -> list[dict]:
@@ -336,6 +385,13 @@ def figures_compute(kind: str, period: Period, *, scope: Scope | None = None) ->
         "tz": settings.TIME_ZONE,
         **scope_params,
     }
+    with transaction.atomic(), connection.cursor() as cursor:
+        for name, value in SESSION.items():
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+        return _figures(kind, period, scope_sql, base, now)
+
+
+def _figures(kind: str, period: Period, scope_sql: str, base: dict, now) -> dict[int, Figures]:
     out: dict[int, Figures] = {}
     sql, params = _case_sql(kind, scope_sql)
     for row in _rows(sql, {**base, **params}):
@@ -344,10 +400,16 @@ def figures_compute(kind: str, period: Period, *, scope: Scope | None = None) ->
             figures.cases = row
         elif row["reported"]:
             figures.categories[row["category_id"]] = row["reported"]
-    sql, params = _clock_sql(kind, scope_sql)
     days = working_days_table(period.start, min(period.end, now))
+    sql, params = _clock_sql(kind, scope_sql, fixed_offset="offset_s" in days)
+    histograms: dict[int, list] = {}
     for row in _rows(sql, {**base, **params, **days}):
-        out.setdefault(row["unit_id"], Figures()).clocks = row
+        histograms.setdefault(row["unit_id"], []).append(row)
+    for unit_id, rows in histograms.items():
+        out.setdefault(unit_id, Figures()).clocks = clocks_from_histogram(rows)
+    sql, params = _event_sql(kind, scope_sql)
+    for row in _rows(sql, {**base, **params}):
+        out.setdefault(row.pop("unit_id"), Figures()).clocks.update(row)
     attendance = _attendance_sql(kind)
     if attendance:
         for row in _rows(attendance, base):

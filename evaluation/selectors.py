@@ -58,8 +58,8 @@ def indicators_of(figures: Figures) -> tuple[dict, dict, dict]:
     c, k, a = figures.cases, figures.clocks, figures.attendance
     get = lambda row, name: int(row.get(name) or 0)  # noqa: E731
     closed = get(c, "closed")
-    due = closed + get(k, "due_not_closed")
-    reworked = get(c, "closed_reworked") + get(k, "due_not_closed_reworked")
+    due = closed + get(c, "due_not_closed")
+    reworked = get(c, "closed_reworked") + get(c, "due_not_closed_reworked")
     filed = get(c, "filed")
     counts = {
         "reported": get(c, "reported"),
@@ -76,7 +76,7 @@ def indicators_of(figures: Figures) -> tuple[dict, dict, dict]:
     dispatches = get(k, "dispatches")
     indicators.update(
         closure_rate=_rate(closed, due),
-        on_time_closure_rate=_rate(closed - get(k, "closed_late"), due),
+        on_time_closure_rate=_rate(closed - get(c, "closed_late"), due),
         rework_rate=_rate(reworked, due),
         first_time_completion_rate=_rate(closed - get(c, "closed_reworked"), closed),
         accurate_filing_rate=_rate(
