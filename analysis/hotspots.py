@@ -21,8 +21,9 @@ hotspots among all those found below the level when hundreds of cells are tested
 
 **Trend (emerging hotspots).** Each week of the period gets its own Gi* z-score per cell (the
 same weights, that week's counts; computed for all weeks at once as esda computes one). For
-every cell that is a hotspot over the whole period, a Mann-Kendall test (``pymannkendall``,
-α = 0.05) on its weekly z-scores, and the weeks in which it was hot (z ≥ 1.645) label it:
+every cell that is a hotspot over the whole period, a Mann-Kendall test (α = 0.05; computed for
+all hotspots at once, equal to ``pymannkendall.original_test``: a test checks it) on its
+weekly z-scores, and the weeks in which it was hot (z ≥ 1.645) label it:
 
 - ``new``: it was hot in no week before the last quarter of the period (it became one lately);
 - ``intensifying``: its weekly z-scores rise (Mann-Kendall increasing);
@@ -35,6 +36,7 @@ The first rule that applies wins. Fewer than ``MIN_TREND_WEEKS`` weeks: no trend
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -42,19 +44,19 @@ from datetime import datetime, timedelta
 import esda
 import h3
 import numpy as np
-import pymannkendall
 import shapely
 from django.conf import settings
-from django.contrib.gis.db.models.functions import Transform
+from django.contrib.gis.db.models.functions import AsWKB, Transform
 from django.db import connection
 from django.db.models import Max, Min
 from django.utils.translation import gettext as _
-from libpysal.weights import WSP
-from pyproj import Transformer
+from libpysal.graph import Graph
 from scipy import sparse
+from scipy.stats import norm
 
 from gridmap.models import STORAGE_SRID, Community, District, UnitGrid
 
+from .crs import transformer
 from .selection import AnalysisInputError, CaseSelection, selection_cases
 
 UNITS = ("grids", "h3")
@@ -189,11 +191,13 @@ def _scope_grids(selection: CaseSelection):
 
 
 def _grid_cells(selection: CaseSelection, cases, start: datetime, weeks: int) -> Cells:
-    rows = list(_scope_grids(selection).values_list("id", "code", "name", "geom"))
+    # WKB straight into shapely: building 10,000 GEOS objects in Django first took a second.
+    grids = _scope_grids(selection).annotate(wkb=AsWKB("geom"))
+    rows = list(grids.values_list("id", "code", "name", "wkb"))
     if not rows:
         raise AnalysisInputError("unit", _("there are no unit grids in the area analysed"))
     index = {row[0]: i for i, row in enumerate(rows)}
-    geoms = shapely.from_wkb([bytes(row[3].wkb) for row in rows])
+    geoms = shapely.from_wkb([bytes(row[3]) for row in rows])
     sql, params = (
         cases.order_by().filter(grid__isnull=False).values_list("grid_id", "reported_at").query
     ).sql_with_params()
@@ -248,7 +252,7 @@ def _h3_cells(
     weekly = np.zeros((len(ids), weeks), dtype=np.float64)
     if hexes:
         np.add.at(weekly, (np.array([index[c] for c in hexes]), np.array(week_of)), 1)
-    to_storage = Transformer.from_crs(4326, STORAGE_SRID, always_xy=True)
+    to_storage = transformer(4326, STORAGE_SRID)
     geoms = []
     for c in ids:
         lat, lon = np.array(h3.cell_to_boundary(c)).T
@@ -287,9 +291,12 @@ def contiguity(geoms: np.ndarray) -> sparse.csr_matrix:
     return sparse.csr_matrix((np.ones(int(keep.sum())), (left[keep], right[keep])), shape=(n, n))
 
 
-def weights(adjacency: sparse.csr_matrix):
-    """libpysal weights of an adjacency matrix (cells without neighbours stay islands)."""
-    return WSP(adjacency).to_W(silence_warnings=True)
+def weights(adjacency: sparse.csr_matrix) -> Graph:
+    """libpysal weights of Gi*: the adjacency plus each cell as its own neighbour, as a
+    ``Graph`` (esda takes it as it is; a ``W`` without the diagonal took it 0.8 s to fill in
+    on 10,000 cells)."""
+    n = adjacency.shape[0]
+    return Graph.from_sparse((adjacency + sparse.identity(n, format="csr")).tocsr())
 
 
 def gi_star_z(adjacency: sparse.csr_matrix, counts: np.ndarray) -> np.ndarray:
@@ -324,6 +331,32 @@ def confidence_bins(z: np.ndarray, p: np.ndarray, *, fdr: bool) -> tuple[np.ndar
     return bins, thresholds
 
 
+def mann_kendall(series: np.ndarray, alpha: float = TREND_ALPHA) -> tuple[list[str], np.ndarray]:
+    """The Mann-Kendall test of each row of ``series`` at once, as
+    ``pymannkendall.original_test`` computes it (S, its variance with the tie correction, the
+    continuity-corrected z, the two-sided p): the trend ("increasing", "decreasing",
+    "no trend") and p of each row. pymannkendall takes 3.5 ms a series (it also computes Sen's
+    slope, which we do not use); this takes microseconds."""
+    series = np.atleast_2d(series)
+    m, n = series.shape
+    upper = np.triu(np.ones((n, n), dtype=bool), k=1)
+    diffs = np.sign(series[:, None, :] - series[:, :, None])
+    s = (diffs * upper).sum(axis=(1, 2))
+    ties = np.zeros(m)
+    for i in range(m):
+        _, counts = np.unique(series[i], return_counts=True)
+        ties[i] = (counts * (counts - 1) * (2 * counts + 5)).sum()
+    sd = np.sqrt((n * (n - 1) * (2 * n + 5) - ties) / 18)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(s > 0, (s - 1) / sd, np.where(s < 0, (s + 1) / sd, 0.0))
+    z = np.nan_to_num(z)
+    p = 2 * norm.sf(np.abs(z))
+    significant = np.abs(z) > norm.ppf(1 - alpha / 2)
+    trends = np.where(significant & (z > 0), "increasing", "no trend")
+    trends = np.where(significant & (z < 0), "decreasing", trends)
+    return trends.tolist(), p
+
+
 def trend_labels(weekly_z: np.ndarray, bins: np.ndarray) -> tuple[list[str], np.ndarray, list[str]]:
     """Mann-Kendall trend of each hotspot's weekly z-scores and its label (module docstring);
     empty for cells that are not hotspots or when the period is too short."""
@@ -333,16 +366,19 @@ def trend_labels(weekly_z: np.ndarray, bins: np.ndarray) -> tuple[list[str], np.
     if weeks < MIN_TREND_WEEKS:
         return trends, trend_p, labels
     late = weeks - max(1, weeks // 4)
-    for i in np.flatnonzero(bins > 0):
-        series = weekly_z[i]
-        test = pymannkendall.original_test(series, alpha=TREND_ALPHA)
-        trends[i], trend_p[i] = test.trend, float(test.p)
-        hot = series >= HOT_WEEK_Z
+    hotspots = np.flatnonzero(bins > 0)
+    if not len(hotspots):
+        return trends, trend_p, labels
+    tests, p = mann_kendall(weekly_z[hotspots])
+    for k, i in enumerate(hotspots):
+        trend = tests[k]
+        trends[i], trend_p[i] = trend, float(p[k])
+        hot = weekly_z[i] >= HOT_WEEK_Z
         if hot.any() and not hot[:late].any():
             labels[i] = "new"
-        elif test.trend == "increasing":
+        elif trend == "increasing":
             labels[i] = "intensifying"
-        elif test.trend == "decreasing":
+        elif trend == "decreasing":
             labels[i] = "diminishing"
         elif hot.mean() >= 0.5:
             labels[i] = "persistent"
@@ -400,55 +436,57 @@ CLASS_NAMES = {
 }
 
 
-def hotspots_geojson(result: HotspotResult) -> dict:
-    """A GeoJSON FeatureCollection in WGS-84, one feature per cell with its count, z, p,
-    class, trend and label; ``summary`` counts the classes and labels."""
-    to_wgs84 = Transformer.from_crs(STORAGE_SRID, 4326, always_xy=True)
-    geoms = shapely.transform(
-        result.cells.geoms, lambda xy: np.column_stack(to_wgs84.transform(xy[:, 0], xy[:, 1]))
-    )
-    geoms = shapely.set_precision(geoms, 1e-7)
-    features = []
-    for i, cell in enumerate(result.cells.ids):
-        features.append(
-            {
-                "type": "Feature",
-                "id": cell,
-                "geometry": shapely.geometry.mapping(geoms[i]),
-                "properties": {
-                    "cell": cell,
-                    "name": result.cells.names[i],
-                    "count": int(result.cells.counts[i]),
-                    "gi_z": round(float(result.z[i]), 4),
-                    "p": round(float(result.p[i]), 6),
-                    "bin": int(result.bins[i]),
-                    "class": CLASS_NAMES[int(result.bins[i])],
-                    "trend": result.trend[i],
-                    "trend_p": None
-                    if math.isnan(result.trend_p[i])
-                    else round(float(result.trend_p[i]), 6),
-                    "label": result.labels[i],
-                },
-            }
-        )
-    classes = {name: int((result.bins == b).sum()) for b, name in CLASS_NAMES.items()}
-    labels = {}
+def _cell_properties(result: HotspotResult, i: int) -> dict:
+    trend_p = result.trend_p[i]
+    return {
+        "cell": result.cells.ids[i],
+        "name": result.cells.names[i],
+        "count": int(result.cells.counts[i]),
+        "gi_z": round(float(result.z[i]), 4),
+        "p": round(float(result.p[i]), 6),
+        "bin": int(result.bins[i]),
+        "class": CLASS_NAMES[int(result.bins[i])],
+        "trend": result.trend[i],
+        "trend_p": None if math.isnan(trend_p) else round(float(trend_p), 6),
+        "label": result.labels[i],
+    }
+
+
+def hotspots_summary(result: HotspotResult) -> dict:
+    """Cells, cases, weeks, the classes and labels counted, the p thresholds used."""
+    labels: dict[str, int] = {}
     for label in result.labels:
         if label:
             labels[label] = labels.get(label, 0) + 1
     return {
-        "type": "FeatureCollection",
-        "features": features,
-        "summary": {
-            "unit": result.params.unit,
-            "resolution": result.params.resolution if result.params.unit == "h3" else None,
-            "cells": len(result.cells.ids),
-            "cases": result.total,
-            "weeks": result.cells.weekly.shape[1],
-            "permutations": result.params.permutations,
-            "fdr": result.params.fdr,
-            "p_thresholds": {str(PERCENT[level]): cut for level, cut in result.thresholds.items()},
-            "classes": classes,
-            "labels": labels,
-        },
+        "unit": result.params.unit,
+        "resolution": result.params.resolution if result.params.unit == "h3" else None,
+        "cells": len(result.cells.ids),
+        "cases": result.total,
+        "weeks": result.cells.weekly.shape[1],
+        "permutations": result.params.permutations,
+        "fdr": result.params.fdr,
+        "p_thresholds": {str(PERCENT[level]): cut for level, cut in result.thresholds.items()},
+        "classes": {name: int((result.bins == b).sum()) for b, name in CLASS_NAMES.items()},
+        "labels": labels,
     }
+
+
+def hotspots_geojson(result: HotspotResult, *, extra: dict | None = None) -> str:
+    """The cells as GeoJSON text (a FeatureCollection in WGS-84): one feature per cell with
+    its count, z, p, class, trend and label, and a ``summary`` (``hotspots_summary`` plus
+    ``extra``). Written as text, geometry by GEOS: 10,000 cells in a fraction of a second."""
+    to_wgs84 = transformer(STORAGE_SRID, 4326)
+    # All geometries at once, transformed and rounded to 1e-7° (about a centimetre) in numpy.
+    geoms = shapely.transform(
+        result.cells.geoms,
+        lambda xy: np.round(np.column_stack(to_wgs84.transform(xy[:, 0], xy[:, 1])), 7),
+    )
+    geometry = shapely.to_geojson(geoms)
+    features = ",".join(
+        f'{{"type":"Feature","id":{json.dumps(cell)},"geometry":{geometry[i]},'
+        f'"properties":{json.dumps(_cell_properties(result, i), ensure_ascii=False)}}}'
+        for i, cell in enumerate(result.cells.ids)
+    )
+    summary = json.dumps(hotspots_summary(result) | (extra or {}), ensure_ascii=False)
+    return f'{{"type":"FeatureCollection","features":[{features}],"summary":{summary}}}'

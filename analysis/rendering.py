@@ -25,11 +25,11 @@ import rasterio
 from django.contrib.staticfiles import finders
 from matplotlib import colormaps
 from PIL import Image
-from pyproj import Transformer
 from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
+from .crs import transformer
 from .heatmap import Raster
 
 WEB_MERCATOR = 3857
@@ -113,7 +113,7 @@ def raster_png(raster: Raster) -> tuple[bytes, list[list[float]], float]:
     image = Image.fromarray(_colorize(warped, top), mode="RGBA")
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
-    to_wgs84 = Transformer.from_crs(WEB_MERCATOR, 4326, always_xy=True)
+    to_wgs84 = transformer(WEB_MERCATOR, 4326)
     lon0, lat0 = to_wgs84.transform(west, south)
     lon1, lat1 = to_wgs84.transform(east, north)
     bounds = [[round(lat0, 7), round(lon0, 7)], [round(lat1, 7), round(lon1, 7)]]

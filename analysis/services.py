@@ -20,7 +20,13 @@ from gridmap.models import Community
 
 from .exports import cases_export, export_params_parse
 from .heatmap import heatmap_params_parse, kde_surface
-from .hotspots import cells_count, hotspot_params_parse, hotspots_compute, hotspots_geojson
+from .hotspots import (
+    cells_count,
+    hotspot_params_parse,
+    hotspots_compute,
+    hotspots_geojson,
+    hotspots_summary,
+)
 from .rendering import png_json, raster_geotiff, raster_html, raster_png
 from .selection import (
     AnalysisInputError,
@@ -145,14 +151,10 @@ def hotspots_run(params: Mapping, *, user=None, progress: Progress = _no_progres
     cells = cells_count(selection, options, user=user)
     progress(0.4, f"Gi* over {len(cells.ids):,} cells")
     result = hotspots_compute(cells, options)
-    collection = hotspots_geojson(result)
-    collection["summary"]["filters"] = selection.describe()
-    return Result(
-        json.dumps(collection, ensure_ascii=False).encode(),
-        "hotspots.geojson",
-        "application/geo+json",
-        collection["summary"],
-    )
+    extra = {"filters": selection.describe()}
+    text = hotspots_geojson(result, extra=extra)
+    summary = hotspots_summary(result) | extra
+    return Result(text.encode(), "hotspots.geojson", "application/geo+json", summary)
 
 
 def export_run(params: Mapping, *, user=None, progress: Progress = _no_progress) -> Result:

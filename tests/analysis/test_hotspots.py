@@ -13,7 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from libpysal.weights import lat2W
 
-from analysis.hotspots import contiguity, gi_star_z, trend_labels
+from analysis.hotspots import contiguity, gi_star_z, mann_kendall, trend_labels
 
 from .helpers import CELL, SIDE, START, cases_add, lattice_order
 
@@ -123,6 +123,20 @@ def test_contiguity_finds_queen_neighbours_across_t_junctions():
     )
     adjacency = contiguity(geoms).toarray()
     assert adjacency.tolist() == [[0, 1, 1], [1, 0, 1], [1, 1, 0]]
+
+
+def test_mann_kendall_equals_pymannkendall():
+    import pymannkendall
+
+    series = RNG.normal(0, 1, size=(40, 30)) + np.linspace(0, 1, 30) * RNG.uniform(-2, 2, (40, 1))
+    series[:10, ::3] = 0.0  # ties, as weeks without cases give
+    series[10:12] = np.round(series[10:12])  # many ties
+    trends, p = mann_kendall(series)
+    for row, trend, p_value in zip(series, trends, p, strict=True):
+        direct = pymannkendall.original_test(row, alpha=0.05)
+        assert trend == direct.trend
+        assert p_value == pytest.approx(direct.p, abs=1e-12)
+    assert {"increasing", "decreasing", "no trend"} <= set(trends)
 
 
 def test_trend_labels_follow_the_documented_rule():
