@@ -268,6 +268,37 @@ def raw_round(conninfo: dict, batches, counter, seconds: float, srid: int) -> di
     return done
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def _cpu_s(pids: list[int]) -> float:
+    """User + system CPU seconds of the processes so far."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_idle() -> tuple[int, int]:
+    """(idle, total) CPU ticks of the whole machine so far."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    return values[3] + values[4], sum(values)
+
+
 def figures(bench_url: str) -> dict:
     from _common import WebServer, percentile
     from django.conf import settings
@@ -303,11 +334,18 @@ def figures(bench_url: str) -> dict:
     with WebServer(workers=2, env={"DATABASE_URL": bench_url}) as server:
         http_round(server.port, bodies, http_counter, WARMUP_S)  # imports, caches, statements
         raw_round(conninfo, raws, raw_counter, 1.0, settings.GRIDMAP_SRID)
+        workers = _children(server.process.pid)
+        web_cpu = 0.0
+        idle = total = 0
         for _ in range(ROUNDS):
             raw_runs.append(
                 raw_round(conninfo, raws, raw_counter, MEASURE_S / ROUNDS, settings.GRIDMAP_SRID)
             )
+            cpu0, (idle0, total0) = _cpu_s(workers), _machine_idle()
             http_runs.append(http_round(server.port, bodies, http_counter, MEASURE_S / ROUNDS))
+            cpu1, (idle1, total1) = _cpu_s(workers), _machine_idle()
+            web_cpu += cpu1 - cpu0
+            idle, total = idle + idle1 - idle0, total + total1 - total0
     if next(http_counter) >= len(bodies):
         raise RuntimeError("ran out of prepared batches: raise BATCHES_PER_UNIT")
     from gridmap.models import GeofenceEvent
@@ -334,6 +372,11 @@ def figures(bench_url: str) -> dict:
         "fixes_per_s": round(http_fixes / http_s),
         "batch_p50_ms": round(percentile(latencies, 50), 2),
         "batch_p99_ms": round(percentile(latencies, 99), 2),
+        # Where the time goes: the web workers' CPU per batch, and how idle the machine was.
+        "web_cpu_ms_per_batch": round(
+            1000 * web_cpu / max(1, sum(r["requests"] for r in http_runs)), 2
+        ),
+        "machine_idle_pct_during_http": round(100 * idle / max(1, total), 1),
         "flagged_fixes": sum(r["flagged"] for r in http_runs),
         "fence_events_opened": GeofenceEvent.objects.count(),
         "fixes_stored_http": stored,
@@ -361,6 +404,8 @@ def main() -> None:
             ("HTTP batches of 100", result["http_batches"]),
             ("POST /api/v1/positions, fixes/s (target >= 10,000)", result["fixes_per_s"]),
             ("batch p50 / p99 ms", f"{result['batch_p50_ms']} / {result['batch_p99_ms']}"),
+            ("web workers' CPU per batch, ms", result["web_cpu_ms_per_batch"]),
+            ("machine idle during the HTTP rounds, %", result["machine_idle_pct_during_http"]),
             ("flagged fixes", result["flagged_fixes"]),
             ("geofence events opened", result["fence_events_opened"]),
             ("fixes stored by the HTTP rounds", result["fixes_stored_http"]),

@@ -389,7 +389,8 @@ FOR UPDATE OF d
 # The fixes in (already in the storage CRS: projected in Python, in one vectorised call),
 # duplicates skipped; then each device's last fix time and each team's newest good position
 # (chosen in Python among the batch's good fixes; applied only when newer than the team's, so a
-# duplicate re-applies nothing). One statement: one round trip.
+# duplicate re-applies nothing). One statement: one round trip. It answers how many rows went
+# in and, only when some did not (duplicates), which did.
 _INSERT_SQL = f"""
 WITH ins AS (
     INSERT INTO gridmap_position (device_id, at, team_id, geom, speed_kmh, heading, accuracy_m,
@@ -413,7 +414,10 @@ WITH ins AS (
                 %(team_y)s::float8[]) AS n(team_id, at, x, y)
     WHERE t.id = n.team_id AND (t.position_at IS NULL OR t.position_at < n.at)
 )
-SELECT device_id, at FROM ins
+SELECT count(*)::int,
+       CASE WHEN count(*) < %(n)s THEN array_agg(device_id) END,
+       CASE WHEN count(*) < %(n)s THEN array_agg(at) END
+FROM ins
 """
 
 
@@ -532,7 +536,7 @@ def positions_ingest(*, user, fixes, now: datetime | None = None) -> IngestResul
             inserted = _insert_start(ordered, now=now) if ordered else None
             if commit_now:
                 _cursor().execute("COMMIT")  # Django's own commit then finds nothing to do
-        stored = {(d, at) for d, at in inserted.fetchall()} if inserted else set()
+        stored = _stored(inserted, ordered)
         if plan is not None and plan.writes:
             result.fence_events = fences.fences_apply(plan, reporter=user)
         for fix in ordered:
@@ -684,6 +688,16 @@ def _literal(values) -> str:
     return "{" + ",".join("NULL" if v is None else str(v) for v in values) + "}"
 
 
+def _stored(cursor, fixes: list[Fix]) -> set[tuple[int, datetime]]:
+    """The (device id, time) of the fixes the insert stored."""
+    if cursor is None:
+        return set()
+    count, devices, times = cursor.fetchone()
+    if count == len(fixes):
+        return {(f.device_id, f.at) for f in fixes}
+    return set(zip(devices or [], times or [], strict=True))
+
+
 def _insert_start(fixes: list[Fix], *, now: datetime) -> psycopg.Cursor:
     """Send the one INSERT … SELECT FROM unnest of the batch; the cursor then answers the
     (device id, time) of the rows stored (a fix already stored is skipped by the primary
@@ -706,6 +720,7 @@ def _insert_start(fixes: list[Fix], *, now: datetime) -> psycopg.Cursor:
         "accuracy": _literal(f.accuracy_m for f in fixes),
         "flag": _literal(f.flag or '""' for f in fixes),
         "now": now,
+        "n": len(fixes),
         "team_id": _literal(newest),
         "team_at": _literal(fixes[k].at.isoformat() for k in team_rows),
         "team_x": _literal(fixes[k].x for k in team_rows),
