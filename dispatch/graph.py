@@ -27,6 +27,9 @@ from .models import NetworkEdge
 
 #: Costs below this (s) count as this: the sparse matrix drops explicit zeros.
 _MIN_COST_S = 1e-6
+#: Points within this distance (m) of a road (GPS fixes, cases) are snapped by a bounded
+#: search, which is several times faster than an unbounded one; others by an unbounded one.
+SNAP_SEARCH_M = 150.0
 
 
 @dataclass(frozen=True)
@@ -117,11 +120,20 @@ class Graph:
     # --- snapping --------------------------------------------------------------------------
 
     def snap(self, xs: np.ndarray, ys: np.ndarray) -> list[Snap]:
-        """The nearest point on the network of each point (vectorised: one index query)."""
+        """The nearest point on the network of each point (vectorised: one index query for
+        the points near a road, which prunes the search, another for any further away)."""
         points = shapely.points(xs, ys)
         (which, edges), distances = self.tree.query_nearest(
-            points, return_distance=True, all_matches=False
+            points, max_distance=SNAP_SEARCH_M, return_distance=True, all_matches=False
         )
+        if len(which) < len(points):
+            far = np.setdiff1d(np.arange(len(points)), which)
+            (w2, e2), d2 = self.tree.query_nearest(
+                points[far], return_distance=True, all_matches=False
+            )
+            which = np.concatenate([which, far[w2]])
+            edges = np.concatenate([edges, e2])
+            distances = np.concatenate([distances, d2])
         lines = self.lines[edges]
         fractions = shapely.line_locate_point(lines, points[which], normalized=True)
         on = shapely.get_coordinates(

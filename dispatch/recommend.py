@@ -126,8 +126,9 @@ def recommend(case, *, now: datetime | None = None, top: int | None = None) -> R
     x, y = geom.x, geom.y
     pool, state = team_pool(x=x, y=y, department_id=answer.department_id, team_ids=answer.team_ids)
     ruled = answer.team_ids is not None
+    fresh_after = now.timestamp() - settings.GRIDMAP_POSITION_FRESH_S
     candidates = [
-        _candidate(team, now)
+        _candidate(team, fresh_after)
         for team in pool
         if (ruled or team.covers) and team.status != "off_duty" and on_shift(team.shifts, now)
     ]
@@ -143,11 +144,13 @@ def recommend(case, *, now: datetime | None = None, top: int | None = None) -> R
     return result
 
 
-def _candidate(team: PoolTeam, now: datetime) -> Candidate:
+def _candidate(team: PoolTeam, fresh_after: float) -> Candidate:
+    """A candidate from a team as read; ``fresh_after``: the oldest fix (epoch seconds) that
+    still counts as the team's position."""
     fresh = (
         team.position is not None
         and team.position_at is not None
-        and now.timestamp() - team.position_at <= settings.GRIDMAP_POSITION_FRESH_S
+        and team.position_at >= fresh_after
     )
     if fresh:
         origin, start = "position", team.position
@@ -165,9 +168,7 @@ def _candidate(team: PoolTeam, now: datetime) -> Candidate:
         available=team.status in AVAILABLE_STATUSES,
         queue=team.queue,
         origin=origin,
-        position_at=(
-            None if team.position_at is None else datetime.fromtimestamp(team.position_at, tz=UTC)
-        ),
+        position_epoch=team.position_at,
         start=start,
     )
 

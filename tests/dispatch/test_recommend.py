@@ -274,7 +274,21 @@ def test_the_api_checks_role_and_area(client, area):
     assert get(client, area["operator"], case).status_code == 403  # sees it, does not dispatch
     assert get(client, area["east_lead"], case).status_code == 404  # C2's lead: not in her area
     client.logout()
-    assert client.get(reverse("case-recommendation", args=[case.pk])).status_code in (401, 403)
+    assert client.get(reverse("case-recommendation", args=[case.pk])).status_code == 401
     missing = reverse("case-recommendation", args=[case.pk + 1000])
     client.force_login(area["dispatcher"])
     assert client.get(missing).status_code == 404
+
+
+def test_a_team_far_from_any_road_walks_to_the_nearest_one(area):
+    case = case_at(area, 200, 250)  # on N
+    team(area, "TW", 200, 600)  # 350 m north of N, beyond the bounded snapping search
+    team(area, "TN", 120, 252)  # 2 m off N, 80 m along it
+    rec = recommend(case)
+    assert ranked(rec) == ["TN", "TW"]
+    near, far = rec.candidates
+    assert far.method == near.method == "network"
+    assert far.distance_m == pytest.approx(350, abs=0.5)
+    assert far.eta_s == pytest.approx(350 / FALLBACK_MPS, abs=0.2)  # all on foot
+    assert near.distance_m == pytest.approx(82, abs=0.5)
+    assert near.eta_s == pytest.approx(2 / FALLBACK_MPS + 80 / BRANCH_MPS, abs=0.2)
