@@ -40,59 +40,51 @@ from clocks import drop_database  # noqa: E402
 SIZES = (10_000, 100_000, 1_000_000)
 REPEATS = 3
 
-# Per case: r_* random numbers drawn once, times derived from them. Seeded (setseed) per batch.
+# Per case: u_* random numbers drawn once, then stage, source, places and times derived from
+# them in one pass (chained LATERALs), seeded by setseed() — no UPDATE of the staging table.
 _STAGE_SQL = """
-CREATE TABLE bench_cases AS
-SELECT g AS id, r.*,
-  CASE WHEN r.u_stage < 0.80 THEN 'closed' WHEN r.u_stage < 0.85 THEN 'void'
-       WHEN r.u_stage < 0.90 THEN 'rejected' ELSE 'dispatched' END AS stage,
-  CASE WHEN r.u_source < 0.3 THEN 'inspector' WHEN r.u_source < 0.6 THEN 'camera'
-       WHEN r.u_source < 0.85 THEN 'hotline' ELSE 'public' END AS source,
-  timestamptz '2025-01-01 00:00+08' + r.u_time * interval '365 days' AS reported_at
+CREATE UNLOGGED TABLE bench_cases AS
+SELECT g AS id, r.*, s.*, p.*, t1.*, t2.*, t3.*, t4.*
 FROM generate_series(%(first)s, %(last)s) g
 CROSS JOIN LATERAL (SELECT random() AS u_stage, random() AS u_source, random() AS u_time,
   random() AS u_cat, random() AS u_comm, random() AS u_team, random() AS u_insp,
   random() AS u_file, random() AS u_disp, random() AS u_arr, random() AS u_fb,
   random() AS u_hand, random() AS u_ver, random() AS u_rework, random() AS u_x,
   random() AS u_y, random() AS u_zone, g AS _g) r
-"""
-
-_TIMES_SQL = """
-ALTER TABLE bench_cases
-  ADD COLUMN filed_at timestamptz, ADD COLUMN dispatched_at timestamptz,
-  ADD COLUMN arrived_at timestamptz, ADD COLUMN feedback_at timestamptz,
-  ADD COLUMN handled_at timestamptz, ADD COLUMN verified_at timestamptz,
-  ADD COLUMN closed_at timestamptz, ADD COLUMN category_id bigint,
-  ADD COLUMN department_id bigint, ADD COLUMN community_id bigint,
-  ADD COLUMN subdistrict_id bigint, ADD COLUMN team_id bigint, ADD COLUMN inspector_id bigint,
-  ADD COLUMN zone_id bigint, ADD COLUMN x float8, ADD COLUMN y float8;
-UPDATE bench_cases b SET
-  filed_at = reported_at + (60 + u_file * 360) * interval '1 second',
-  category_id = (%(categories)s::bigint[])[1 + floor(u_cat * %(n_categories)s)::int],
-  department_id = (%(departments)s::bigint[])[1 + floor(u_cat * %(n_categories)s)::int],
-  community_id = (%(communities)s::bigint[])[1 + floor(u_comm * %(n_communities)s)::int],
-  subdistrict_id = (%(subdistricts)s::bigint[])[1 + floor(u_comm * %(n_communities)s)::int],
-  x = (%(xs)s::float8[])[1 + floor(u_comm * %(n_communities)s)::int] + (u_x - 0.5) * 400,
-  y = (%(ys)s::float8[])[1 + floor(u_comm * %(n_communities)s)::int] + (u_y - 0.5) * 400,
-  inspector_id = (%(inspectors)s::bigint[])[1 + floor(u_insp * %(n_inspectors)s)::int],
-  zone_id = CASE WHEN u_zone < 0.7
-    THEN (%(zones)s::bigint[])[1 + floor(u_zone / 0.7 * %(n_zones)s)::int] END;
-UPDATE bench_cases SET
-  dispatched_at = CASE WHEN stage IN ('closed', 'dispatched')
-    THEN filed_at + (10 + u_disp * 70) * interval '1 second' END,
-  team_id = CASE WHEN stage IN ('closed', 'dispatched')
-    THEN (%(teams)s::bigint[])[1 + floor(u_team * %(n_teams)s)::int] END;
-UPDATE bench_cases SET
-  arrived_at = CASE WHEN stage = 'closed'
-    THEN dispatched_at + (180 + u_arr * 720) * interval '1 second' END;
-UPDATE bench_cases SET
-  feedback_at = arrived_at + (30 + u_fb * 200) * interval '1 second',
-  handled_at = arrived_at + (600 + u_hand * 100000) * interval '1 second';
-UPDATE bench_cases SET
-  verified_at = handled_at + (300 + u_ver * 4800) * interval '1 second';
-UPDATE bench_cases SET closed_at = verified_at + interval '5 minutes';
-UPDATE bench_cases SET closed_at = filed_at + interval '10 minutes' WHERE stage = 'void';
-UPDATE bench_cases SET closed_at = filed_at WHERE stage = 'rejected';
+CROSS JOIN LATERAL (SELECT
+  CASE WHEN r.u_stage < 0.80 THEN 'closed' WHEN r.u_stage < 0.85 THEN 'void'
+       WHEN r.u_stage < 0.90 THEN 'rejected' ELSE 'dispatched' END AS stage,
+  CASE WHEN r.u_source < 0.3 THEN 'inspector' WHEN r.u_source < 0.6 THEN 'camera'
+       WHEN r.u_source < 0.85 THEN 'hotline' ELSE 'public' END AS source,
+  timestamptz '2025-01-01 00:00+08' + r.u_time * interval '365 days' AS reported_at,
+  1 + floor(r.u_cat * %(n_categories)s)::int AS i_cat,
+  1 + floor(r.u_comm * %(n_communities)s)::int AS i_comm) s
+CROSS JOIN LATERAL (SELECT
+  (%(categories)s::bigint[])[s.i_cat] AS category_id,
+  (%(departments)s::bigint[])[s.i_cat] AS department_id,
+  (%(communities)s::bigint[])[s.i_comm] AS community_id,
+  (%(subdistricts)s::bigint[])[s.i_comm] AS subdistrict_id,
+  (%(xs)s::float8[])[s.i_comm] + (r.u_x - 0.5) * 400 AS x,
+  (%(ys)s::float8[])[s.i_comm] + (r.u_y - 0.5) * 400 AS y,
+  (%(inspectors)s::bigint[])[1 + floor(r.u_insp * %(n_inspectors)s)::int] AS inspector_id,
+  CASE WHEN r.u_zone < 0.7
+    THEN (%(zones)s::bigint[])[1 + floor(r.u_zone / 0.7 * %(n_zones)s)::int] END AS zone_id,
+  CASE WHEN s.stage IN ('closed', 'dispatched')
+    THEN (%(teams)s::bigint[])[1 + floor(r.u_team * %(n_teams)s)::int] END AS team_id,
+  s.reported_at + (60 + r.u_file * 360) * interval '1 second' AS filed_at) p
+CROSS JOIN LATERAL (SELECT CASE WHEN s.stage IN ('closed', 'dispatched')
+  THEN p.filed_at + (10 + r.u_disp * 70) * interval '1 second' END AS dispatched_at) t1
+CROSS JOIN LATERAL (SELECT CASE WHEN s.stage = 'closed'
+  THEN t1.dispatched_at + (180 + r.u_arr * 720) * interval '1 second' END AS arrived_at) t2
+CROSS JOIN LATERAL (SELECT
+  t2.arrived_at + (30 + r.u_fb * 200) * interval '1 second' AS feedback_at,
+  t2.arrived_at + (600 + r.u_hand * 100000) * interval '1 second' AS handled_at,
+  t2.arrived_at + (600 + r.u_hand * 100000 + 300 + r.u_ver * 4800) * interval '1 second'
+    AS verified_at) t3
+CROSS JOIN LATERAL (SELECT CASE s.stage
+  WHEN 'closed' THEN t3.verified_at + interval '5 minutes'
+  WHEN 'void' THEN p.filed_at + interval '10 minutes'
+  WHEN 'rejected' THEN p.filed_at END AS closed_at) t4
 """
 
 _CASE_SQL = """
@@ -218,7 +210,6 @@ def fill(first: int, last: int, seed: float) -> float:
         cursor.execute("SELECT setseed(%s)", [seed])
         cursor.execute("DROP TABLE IF EXISTS bench_cases")
         cursor.execute(_STAGE_SQL, params)
-        cursor.execute(_TIMES_SQL, params)
         cursor.execute(_CASE_SQL, params)
         cursor.execute(_ZONE_SQL)
         for spec in _CLOCKS:

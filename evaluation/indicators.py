@@ -142,7 +142,7 @@ def _case_sql(kind: str, scope_sql: str) -> tuple[str, dict]:
     # purpose, so that the planner looks up same-category cases by the (category,
     # reported_at) index — a handful per two hours — instead of everything within 50 m ever.
     sql = f"""
-    SELECT m.unit_id, c.category_id, GROUPING(c.category_id) AS all_categories,
+    SELECT m.unit_id,
       count(*) FILTER (WHERE f.rep) AS reported,
       {by_source},
       {by_stage},
@@ -191,7 +191,7 @@ def _case_sql(kind: str, scope_sql: str) -> tuple[str, dict]:
        OR (c.reported_at < %(to)s AND (c.stage = ANY(%(open_stages)s)
            OR (c.stage = 'closed' AND c.closed_at >= %(to)s))))
       AND m.unit_id IS NOT NULL{scope_sql}
-    GROUP BY GROUPING SETS ((m.unit_id), (m.unit_id, c.category_id))
+    GROUP BY m.unit_id
     """
     params.update(
         missed_s=MISSED_WINDOW_H * 3600,
@@ -199,6 +199,21 @@ def _case_sql(kind: str, scope_sql: str) -> tuple[str, dict]:
         filed_stages=list(FILED_STAGES),
         open_stages=list(OPEN_STAGES),
     )
+    return sql, params
+
+
+def _category_sql(kind: str, scope_sql: str) -> tuple[str, dict]:
+    """Cases reported in the period by unit and category (a query of its own: grouped by
+    hashing, where grouping sets over the main case query would sort every case)."""
+    mapping, params = mapping_sql(kind)
+    sql = f"""
+    SELECT m.unit_id, c.category_id, count(*) AS reported
+    FROM cases_case c
+    {mapping}
+    WHERE c.reported_at >= %(from)s AND c.reported_at < %(to)s
+      AND m.unit_id IS NOT NULL{scope_sql}
+    GROUP BY 1, 2
+    """
     return sql, params
 
 
@@ -359,10 +374,12 @@ def working_days_table(start: datetime, end: datetime) -> dict:
     return out
 
 
-#: Session settings for the evaluation's queries. JIT compilation cost ~2 s per query (81
-#: functions: the FILTER columns) whatever the size, more than the queries themselves; a
-#: larger work_mem keeps the per-unit sorts of the percentiles in memory at 1 M cases.
-SESSION = {"jit": "off", "work_mem": "128MB"}
+#: Settings of the evaluation's transaction. JIT compilation cost ~2 s per query (the many
+#: FILTER columns) whatever the size, more than the queries themselves. The planner cannot
+#: estimate how many distinct durations the clock histogram has (it guesses millions; a year
+#: of 1 M cases has ~200 k) and would sort 5 M rows to group them; hashing them halves the
+#: query, so sorting is discouraged (every query here is a grouping into few rows).
+SESSION = {"jit": "off", "work_mem": "128MB", "enable_sort": "off"}
 
 
 def _rows(sql: str, params: dict) -> list[dict]:
@@ -395,11 +412,10 @@ def _figures(kind: str, period: Period, scope_sql: str, base: dict, now) -> dict
     out: dict[int, Figures] = {}
     sql, params = _case_sql(kind, scope_sql)
     for row in _rows(sql, {**base, **params}):
-        figures = out.setdefault(row["unit_id"], Figures())
-        if row["all_categories"]:
-            figures.cases = row
-        elif row["reported"]:
-            figures.categories[row["category_id"]] = row["reported"]
+        out.setdefault(row["unit_id"], Figures()).cases = row
+    sql, params = _category_sql(kind, scope_sql)
+    for row in _rows(sql, {**base, **params}):
+        out.setdefault(row["unit_id"], Figures()).categories[row["category_id"]] = row["reported"]
     days = working_days_table(period.start, min(period.end, now))
     sql, params = _clock_sql(kind, scope_sql, fixed_offset="offset_s" in days)
     histograms: dict[int, list] = {}
