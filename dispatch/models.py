@@ -54,10 +54,10 @@ class NetworkVertex(models.Model):
 class NetworkState(models.Model):
     """The one row saying how current the network is and what its last build found.
 
-    Road edits bump ``roads_version`` in their own transaction; a build records the version it
-    read in ``built_version``. ``built_version < roads_version``: the network is behind the
-    roads (a rebuild is queued, or was lost with the broker: ``build_network`` or the next road
-    edit catches up).
+    Every write to the roads bumps ``roads_version`` in its own transaction (a trigger,
+    migration 0002); a build records the version it read in ``built_version``.
+    ``built_version < roads_version``: the network is behind the roads (a rebuild is queued, or
+    the catch-up sweep or ``build_network`` will make it).
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
@@ -84,6 +84,9 @@ class NetworkState(models.Model):
         verbose_name = _("road network state")
         verbose_name_plural = _("road network state")
         constraints = [models.CheckConstraint(condition=Q(id=1), name="networkstate_one_row")]
+
+    def __str__(self) -> str:
+        return str(_("road network"))
 
     @property
     def is_current(self) -> bool:

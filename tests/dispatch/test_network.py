@@ -150,3 +150,25 @@ def test_pgrouting_routes_over_the_built_network():
         (back,) = cursor.fetchone()
     assert abs(there - 54.0) < 0.1  # 300 m round the square at 20 km/h
     assert abs(back - 18.0) < 0.1  # 100 m down the one-way street
+
+
+def test_the_admin_shows_the_state_and_rebuilds(client):
+    from django.urls import reverse
+
+    from tests.factories import UserFactory
+
+    admin = UserFactory(username="root", role="admin", is_staff=True, is_superuser=True)
+    RoadFactory(code="A", geom=line((0, 0), (200, 0)))
+    client.force_login(admin)
+    url = reverse("admin:dispatch_networkstate_changelist")
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200 and "road network" in page.content.decode()
+    response = client.post(
+        url,
+        {"action": "rebuild", "_selected_action": [1]},
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
+    assert "Rebuilt from 1 roads: 1 edges" in response.content.decode()
+    assert NetworkEdge.objects.count() == 1
+    assert network_state().is_current
