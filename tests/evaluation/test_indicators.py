@@ -211,3 +211,42 @@ def test_period_boundaries(history):
     assert row["counts"]["closed"] == 1 and value(row, "closure_rate") == 100.0
     assert row["previous_score"] is not None
     assert row["score_change"] == pytest.approx(row["score"] - row["previous_score"])
+
+
+def test_campaign_counts_its_tagged_cases(history):
+    from cases.models import Campaign, Case
+
+    campaign = Campaign.objects.create(code="DQ2026", name="大气污染防治专项")
+    Case.objects.filter(pk__in=[history.cases["A"].pk, history.cases["D"].pk]).update(
+        campaign=campaign
+    )
+    row = row_of(evaluate("campaign", PERIOD), "DQ2026")
+    assert row["unit"]["name"] == "大气污染防治专项"
+    assert row["counts"]["reported"] == 2 and row["counts"]["closed"] == 2
+    assert value(row, "rework_rate") == 50.0  # D was reworked
+    assert value(row, "first_time_completion_rate") == 50.0
+
+
+def test_team_attendance_and_punctuality(history):
+    from gridmap.models import Attendance
+
+    from .conftest import at
+
+    team = history.area["team"]
+    shifts = [at(9, 15, 8, 0), at(9, 16, 8, 0), at(9, 17, 8, 0)]
+    # Two shifts attended (one member on time, one late on the second), one absence.
+    Attendance.objects.create(
+        user=history.member, team=team, kind="check_in", at=shifts[0], status="on_time",
+        shift_start=shifts[0],
+    )  # fmt: skip
+    Attendance.objects.create(
+        user=history.member, team=team, kind="check_in", at=at(9, 16, 8, 20), status="late",
+        shift_start=shifts[1],
+    )  # fmt: skip
+    Attendance.objects.create(team=team, kind="absent", at=at(9, 17, 16, 0), shift_start=shifts[2])
+    row = row_of(evaluate("team", PERIOD), "TM1")
+    assert row["indicators"]["attendance_rate"]["value"] == 66.67
+    assert row["indicators"]["punctuality_rate"]["value"] == 50.0
+    # Communities have no attendance: no data, not 0 %.
+    west = row_of(evaluate("community", PERIOD), "410199001001")
+    assert west["indicators"]["attendance_rate"]["value"] is None
