@@ -47,7 +47,7 @@ import numpy as np
 import shapely
 from django.conf import settings
 from django.contrib.gis.db.models.functions import AsWKB, Transform
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.utils.translation import gettext as _
 from libpysal.graph import Graph
@@ -190,28 +190,43 @@ def _scope_grids(selection: CaseSelection):
     return grids.order_by("code")
 
 
+def _weekly_counts(cases, start: datetime) -> np.ndarray:
+    """Rows of (grid id, week since ``start``, cases) of ``cases``, counted in the database.
+
+    Integer epoch arithmetic (``extract`` yields numeric, ~40 % slower to group by) and enough
+    ``work_mem`` for the hash aggregate to stay in memory: a million cases in 10,000 grids over
+    a year make ~400,000 groups, which spilled to disk with the default 4 MB.
+    """
+    sql, params = (
+        cases.order_by().filter(grid__isnull=False).values_list("grid_id", "reported_at").query
+    ).sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '128MB'")
+        cursor.execute(
+            "SELECT grid_id, (extract(epoch FROM reported_at)::bigint - %s) / 604800, count(*) "
+            f"FROM ({sql}) AS c GROUP BY 1, 2",
+            (int(start.timestamp()), *params),
+        )
+        rows = cursor.fetchall()
+    return np.array(rows, dtype=np.int64).reshape(-1, 3)
+
+
 def _grid_cells(selection: CaseSelection, cases, start: datetime, weeks: int) -> Cells:
     # WKB straight into shapely: building 10,000 GEOS objects in Django first took a second.
     grids = _scope_grids(selection).annotate(wkb=AsWKB("geom"))
     rows = list(grids.values_list("id", "code", "name", "wkb"))
     if not rows:
         raise AnalysisInputError("unit", _("there are no unit grids in the area analysed"))
-    index = {row[0]: i for i, row in enumerate(rows)}
     geoms = shapely.from_wkb([bytes(row[3]) for row in rows])
-    sql, params = (
-        cases.order_by().filter(grid__isnull=False).values_list("grid_id", "reported_at").query
-    ).sql_with_params()
+    counts = _weekly_counts(cases, start)
+    # Each (grid, week, count) row into its cell: grid ids looked up in the sorted ids.
+    ids = np.array([row[0] for row in rows], dtype=np.int64)
+    order = np.argsort(ids)
+    pos = np.minimum(np.searchsorted(ids[order], counts[:, 0]), len(ids) - 1)
+    inside = ids[order][pos] == counts[:, 0]  # cases in grids outside the area analysed: not
     weekly = np.zeros((len(rows), weeks), dtype=np.float64)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT grid_id, floor(extract(epoch FROM reported_at - %s) / 604800)::int AS w, "
-            f"count(*) FROM ({sql}) AS c GROUP BY 1, 2",
-            (start, *params),
-        )
-        for grid_id, week, n in cursor.fetchall():
-            i = index.get(grid_id)
-            if i is not None:
-                weekly[i, min(max(week, 0), weeks - 1)] += n
+    week = np.clip(counts[inside, 1], 0, weeks - 1)
+    np.add.at(weekly, (order[pos[inside]], week), counts[inside, 2])
     return Cells(
         ids=[row[1] for row in rows],
         names=[row[2] for row in rows],
