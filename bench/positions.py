@@ -292,6 +292,19 @@ def _cpu_s(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def _backends(conninfo: dict) -> list[int]:
+    """Process ids of the web workers' PostgreSQL backends (connections to the bench's
+    database other than this one's)."""
+    import psycopg
+
+    with psycopg.connect(**conninfo) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [conninfo["dbname"]],
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
 def _machine_idle() -> tuple[int, int]:
     """(idle, total) CPU ticks of the whole machine so far."""
     with open("/proc/stat") as f:
@@ -335,16 +348,19 @@ def figures(bench_url: str) -> dict:
         http_round(server.port, bodies, http_counter, WARMUP_S)  # imports, caches, statements
         raw_round(conninfo, raws, raw_counter, 1.0, settings.GRIDMAP_SRID)
         workers = _children(server.process.pid)
-        web_cpu = 0.0
+        backends = _backends(conninfo)
+        web_cpu = db_cpu = 0.0
         idle = total = 0
         for _ in range(ROUNDS):
             raw_runs.append(
                 raw_round(conninfo, raws, raw_counter, MEASURE_S / ROUNDS, settings.GRIDMAP_SRID)
             )
             cpu0, (idle0, total0) = _cpu_s(workers), _machine_idle()
+            pg0 = _cpu_s(backends)
             http_runs.append(http_round(server.port, bodies, http_counter, MEASURE_S / ROUNDS))
             cpu1, (idle1, total1) = _cpu_s(workers), _machine_idle()
             web_cpu += cpu1 - cpu0
+            db_cpu += _cpu_s(backends) - pg0
             idle, total = idle + idle1 - idle0, total + total1 - total0
     if next(http_counter) >= len(bodies):
         raise RuntimeError("ran out of prepared batches: raise BATCHES_PER_UNIT")
@@ -376,6 +392,9 @@ def figures(bench_url: str) -> dict:
         "web_cpu_ms_per_batch": round(
             1000 * web_cpu / max(1, sum(r["requests"] for r in http_runs)), 2
         ),
+        "db_cpu_ms_per_batch": round(
+            1000 * db_cpu / max(1, sum(r["requests"] for r in http_runs)), 2
+        ),
         "machine_idle_pct_during_http": round(100 * idle / max(1, total), 1),
         "flagged_fixes": sum(r["flagged"] for r in http_runs),
         "fence_events_opened": GeofenceEvent.objects.count(),
@@ -405,6 +424,7 @@ def main() -> None:
             ("POST /api/v1/positions, fixes/s (target >= 10,000)", result["fixes_per_s"]),
             ("batch p50 / p99 ms", f"{result['batch_p50_ms']} / {result['batch_p99_ms']}"),
             ("web workers' CPU per batch, ms", result["web_cpu_ms_per_batch"]),
+            ("PostgreSQL backends' CPU per batch, ms", result["db_cpu_ms_per_batch"]),
             ("machine idle during the HTTP rounds, %", result["machine_idle_pct_during_http"]),
             ("flagged fixes", result["flagged_fixes"]),
             ("geofence events opened", result["fence_events_opened"]),

@@ -52,7 +52,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gridmap.crs import UnknownSRS, in_storage_crs_domain, parse_srs, to_wgs84
+from gridmap.crs import UnknownSRS, area_of_use, parse_srs, to_wgs84
 from gridmap.models import STORAGE_SRID, WGS84, District
 
 from . import fences
@@ -65,6 +65,8 @@ MAX_AGE_DAYS: float = float(getattr(settings, "GRIDMAP_MAX_FIX_AGE_DAYS", 30))
 DISTRICT_MARGIN_M: float = float(getattr(settings, "GRIDMAP_FIX_DISTRICT_MARGIN_M", 1000))
 #: A fix whose reported accuracy is worse than this (m) is flagged.
 MAX_ACCURACY_M: float = float(getattr(settings, "GRIDMAP_MAX_FIX_ACCURACY_M", 200))
+#: Fixes further than this (s) in the future are rejected.
+MAX_FUTURE_S: float = float(settings.GRIDMAP_MAX_FIX_FUTURE_S)
 #: The speed check looks this far back (s) for the unit's previous good fix.
 SPEED_CHECK_WINDOW_S = 600.0
 
@@ -205,11 +207,11 @@ def _parse(index: int, raw, *, now: datetime) -> tuple[Fix, object]:
             % {"lon": lon, "lat": lat},
         )
     future = (at - now).total_seconds()
-    if future > settings.GRIDMAP_MAX_FIX_FUTURE_S:
+    if future > MAX_FUTURE_S:
         raise _Rejected(
             "future",
             _("time %(at)s lies %(s)d s in the future (more than %(max)d s).")
-            % {"at": at.isoformat(), "s": future, "max": settings.GRIDMAP_MAX_FIX_FUTURE_S},
+            % {"at": at.isoformat(), "s": future, "max": MAX_FUTURE_S},
         )
     if -future > MAX_AGE_DAYS * 86400:
         raise _Rejected(
@@ -232,6 +234,9 @@ def _to_wgs84(fixes: list[Fix], srs_of: list, problems: list[dict]) -> list[Fix]
         lon, lat = to_wgs84([fixes[k].lon for k in ks], [fixes[k].lat for k in ks], srs)
         for k, x, y in zip(ks, np.atleast_1d(lon), np.atleast_1d(lat), strict=True):
             fixes[k].lon, fixes[k].lat = float(x), float(y)
+    # The storage CRS's area of use with in_storage_crs_domain's margin, read once a batch.
+    west, south, east, north = area_of_use(settings.GRIDMAP_SRID)
+    west, south, east, north = west - 1.0, south - 1.0, east + 1.0, north + 1.0
     kept = []
     for fix in fixes:
         if not (
@@ -248,7 +253,7 @@ def _to_wgs84(fixes: list[Fix], srs_of: list, problems: list[dict]) -> list[Fix]
                     _("The coordinates lie outside the world once converted to WGS-84."),
                 )
             )
-        elif not in_storage_crs_domain(fix.lon, fix.lat):
+        elif not (west <= fix.lon <= east and south <= fix.lat <= north):
             problems.append(
                 _problem(
                     fix.index,
