@@ -46,7 +46,7 @@ import h3
 import numpy as np
 import shapely
 from django.conf import settings
-from django.contrib.gis.db.models.functions import AsWKB, Transform
+from django.contrib.gis.db.models.functions import AsWKB
 from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.utils.translation import gettext as _
@@ -57,7 +57,7 @@ from scipy.stats import norm
 from gridmap.models import STORAGE_SRID, Community, District, UnitGrid
 
 from .crs import transformer
-from .selection import AnalysisInputError, CaseSelection, selection_cases
+from .selection import AnalysisInputError, CaseSelection, cases_points_times, selection_cases
 
 UNITS = ("grids", "h3")
 DEFAULT_H3_RESOLUTION = int(getattr(settings, "GRIDMAP_HOTSPOT_H3_RESOLUTION", 10))
@@ -252,13 +252,10 @@ def _h3_cells(
         cells |= set(
             h3.geo_to_cells(shapely.geometry.mapping(shapely.from_wkb(bytes(area.wkb))), resolution)
         )
-    located = (
-        cases.order_by().annotate(g84=Transform("geom", 4326)).values_list("g84", "reported_at")
-    )
-    hexes, week_of = [], []
-    for geom, at in located.iterator(chunk_size=20_000):
-        hexes.append(h3.latlng_to_cell(geom.y, geom.x, resolution))
-        week_of.append(min(max(int((at - start) / WEEK), 0), weeks - 1))
+    x, y, t = cases_points_times(cases)
+    lon, lat = transformer(STORAGE_SRID, 4326).transform(x, y)
+    hexes = [h3.latlng_to_cell(la, lo, resolution) for la, lo in zip(lat, lon, strict=True)]
+    week_of = np.clip(((t - start.timestamp()) // WEEK.total_seconds()).astype(int), 0, weeks - 1)
     cells |= set(hexes)
     if not cells:
         raise AnalysisInputError("resolution", _("no H3 cells cover the area analysed"))

@@ -257,27 +257,47 @@ class _XY(Func):
     output_field = FloatField()
 
 
-#: One row of a binary COPY of two float8 columns: field count, then (length, value) twice.
-_ROW = np.dtype([("n", ">i2"), ("lx", ">i4"), ("x", ">f8"), ("ly", ">i4"), ("y", ">f8")])
 _COPY_HEADER = 19  # PGCOPY signature (11), flags (4), header extension length (4)
+
+
+def _copy_floats(query: QuerySet, names: list[str]) -> list[np.ndarray]:
+    """The float8 columns ``names`` of ``query`` through a binary ``COPY … TO STDOUT``, parsed
+    by numpy (no Python object per row)."""
+    row = np.dtype(
+        [("n", ">i2")] + [f for name in names for f in ((f"l_{name}", ">i4"), (name, ">f8"))]
+    )
+    sql, params = query.values_list(*names).query.sql_with_params()
+    connection.ensure_connection()
+    with (
+        connection.connection.cursor() as cursor,
+        cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params) as copy,
+    ):
+        data = b"".join(bytes(chunk) for chunk in copy)
+    count = (len(data) - _COPY_HEADER - 2) // row.itemsize
+    rows = np.frombuffer(data, dtype=row, offset=_COPY_HEADER, count=count)
+    return [rows[name].astype(np.float64) for name in names]
 
 
 def cases_points(cases: QuerySet[Case]) -> tuple[np.ndarray, np.ndarray]:
     """x and y (storage CRS, metres) of every case in ``cases``, as float64 arrays.
 
     Read with a binary ``COPY (SELECT ST_X, ST_Y …) TO STDOUT``: a million points arrive in
-    about a third of a second, several times faster than fetching rows through a cursor.
+    under a second, several times faster than fetching rows through a cursor.
     """
     query = cases.order_by().annotate(
         _x=_XY("geom", function="ST_X"), _y=_XY("geom", function="ST_Y")
     )
-    sql, params = query.values_list("_x", "_y").query.sql_with_params()
-    connection.ensure_connection()
-    raw = connection.connection
-    with (
-        raw.cursor() as cursor,
-        cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params) as copy,
-    ):
-        data = b"".join(bytes(chunk) for chunk in copy)
-    rows = np.frombuffer(data, dtype=_ROW, offset=_COPY_HEADER, count=(len(data) - 21) // 26)
-    return rows["x"].astype(np.float64), rows["y"].astype(np.float64)
+    x, y = _copy_floats(query, ["_x", "_y"])
+    return x, y
+
+
+def cases_points_times(cases: QuerySet[Case]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x, y (storage CRS) and the report time (Unix seconds) of every case in ``cases``."""
+    query = cases.order_by().annotate(
+        _x=_XY("geom", function="ST_X"),
+        _y=_XY("geom", function="ST_Y"),
+        # Not Django's Extract: it would take the epoch of the local wall-clock time.
+        _t=_XY("reported_at", template="extract(epoch FROM %(expressions)s)::float8"),
+    )
+    x, y, t = _copy_floats(query, ["_x", "_y", "_t"])
+    return x, y, t
