@@ -51,7 +51,7 @@ from django.utils import timezone
 from cases.calendar import working_calendar
 from cases.models import Case, Category
 
-from .units import KINDS, mapping_sql
+from .units import KINDS, MAPPING_TABLE, is_simple, mapping_create_sql, mapping_sql
 
 SOURCES = tuple(Case.Source.values)
 STAGES = tuple(Case.Stage.values)
@@ -405,6 +405,14 @@ def figures_compute(kind: str, period: Period, *, scope: Scope | None = None) ->
     with transaction.atomic(), connection.cursor() as cursor:
         for name, value in SESSION.items():
             cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+        if not is_simple(kind):
+            # Dropped at commit; dropped here too when an outer transaction holds one from
+            # an earlier evaluation (the previous period's).
+            cursor.execute(f"DROP TABLE IF EXISTS {MAPPING_TABLE}")
+            sql, params = mapping_create_sql(kind)
+            cursor.execute(sql, {**base, **params})
+            cursor.execute(f"CREATE INDEX ON {MAPPING_TABLE} (case_id)")
+            cursor.execute(f"ANALYZE {MAPPING_TABLE}")
         return _figures(kind, period, scope_sql, base, now)
 
 

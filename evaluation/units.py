@@ -72,12 +72,24 @@ class Unit:
         return out
 
 
+#: The temporary table a kind's case → unit pairs are written to once per evaluation, when
+#: they come from a join (frontage, inspector, post): the evaluation's four queries then read
+#: it instead of each computing the pairs again.
+MAPPING_TABLE = "evaluation_units"
+
+
+def is_simple(kind: str) -> bool:
+    """Whether the case's own column names its unit (no mapping table needed)."""
+    return kind in _SIMPLE_COLUMNS
+
+
 def mapping_sql(kind: str) -> tuple[str, dict]:
     """The FROM-clause fragment that joins each case ``c`` to its units ``m`` of ``kind``.
 
     ``m`` has ``unit_id``, ``own_filing``, ``own_dispatch``, ``own_verification``,
     ``own_other`` (arrival, feedback, disposal clocks) and ``own_report`` (the case is the
-    unit's own inspector report; for area kinds: any inspector report).
+    unit's own inspector report; for area kinds: any inspector report). For the kinds that
+    need a join, ``m`` is the table ``mapping_create_sql`` filled.
     """
     if kind in _SIMPLE_COLUMNS:
         column = _SIMPLE_COLUMNS[kind]
@@ -87,17 +99,33 @@ def mapping_sql(kind: str) -> tuple[str, dict]:
             "c.source = 'inspector' AS own_report) m",
             {},
         )
+    if kind not in KINDS:
+        raise ValueError(f"unknown unit kind {kind!r}; known: {', '.join(KINDS)}")
+    return f"JOIN {MAPPING_TABLE} m ON m.case_id = c.id", {}
+
+
+def mapping_create_sql(kind: str) -> tuple[str, dict]:
+    """SQL that writes the (case, unit) pairs of a kind that needs a join into the temporary
+    table ``MAPPING_TABLE`` (dropped at the end of the transaction)."""
+    select, params = _mapping_select(kind)
+    return (
+        f"CREATE TEMPORARY TABLE {MAPPING_TABLE} ON COMMIT DROP AS {select}",
+        params,
+    )
+
+
+def _mapping_select(kind: str) -> tuple[str, dict]:
     if kind == "frontage":
         return (
-            "JOIN (SELECT cz.case_id, cz.responsibilityzone_id AS unit_id, "
+            "SELECT cz.case_id, cz.responsibilityzone_id AS unit_id, "
             f"{_FLAGS_ALL}, FALSE AS own_report "
             "FROM cases_case_zones cz JOIN gridmap_responsibilityzone z "
-            "ON z.id = cz.responsibilityzone_id AND z.kind = 'frontage') m ON m.case_id = c.id",
+            "ON z.id = cz.responsibilityzone_id AND z.kind = 'frontage'",
             {},
         )
     if kind == "inspector":
         return (
-            """JOIN (
+            """
               SELECT case_id, unit_id, bool_or(r) AS own_report, bool_or(r) AS own_filing,
                      FALSE AS own_dispatch, bool_or(v) AS own_verification, FALSE AS own_other
               FROM (
@@ -110,13 +138,12 @@ def mapping_sql(kind: str) -> tuple[str, dict]:
                   FROM cases_case_zones cz JOIN gridmap_responsibilityzone z
                     ON z.id = cz.responsibilityzone_id AND z.kind = 'patrol'
                    AND z.responsible_user_id IS NOT NULL
-              ) x GROUP BY case_id, unit_id
-            ) m ON m.case_id = c.id""",
+              ) x GROUP BY case_id, unit_id""",
             {},
         )
     if kind == "post":
         return (
-            """JOIN (
+            """
               SELECT e.case_id, e.actor_id AS unit_id, FALSE AS own_report,
                      bool_or(e.kind IN ('file', 'reject')) AS own_filing,
                      bool_or(e.kind = 'dispatch') AS own_dispatch,
@@ -126,8 +153,7 @@ def mapping_sql(kind: str) -> tuple[str, dict]:
               WHERE e.kind = ANY(%(post_steps)s)
                 AND e.at >= %(from)s - %(post_lookback)s * interval '1 day'
                 AND e.at < %(to)s
-              GROUP BY e.case_id, e.actor_id
-            ) m ON m.case_id = c.id""",
+              GROUP BY e.case_id, e.actor_id""",
             {
                 "post_roles": [str(r) for r in POST_ROLES],
                 "post_steps": list(POST_STEPS),
