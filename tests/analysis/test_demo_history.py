@@ -7,12 +7,14 @@ The demo and its history are loaded once for the module inside a transaction tha
 back at the end (the case event log is append-only: the cases could not be deleted).
 """
 
+import io
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
+from django.core.management import CommandError, call_command
 from django.db import transaction
 from rest_framework.test import APIClient
 
@@ -59,6 +61,16 @@ def test_a_year_of_closed_cases(demo_year):
     assert cases.filter(grid__isnull=True).count() == 0
     # Loading again adds nothing.
     assert history_load(FIXTURES / "history").imported == 0
+
+
+@pytest.mark.django_db
+def test_load_demo_with_history_reports_it(demo_year):
+    out = io.StringIO()
+    call_command("load_demo", history=FIXTURES / "history", stdout=out)
+    assert f"{demo_year.imported:,} already imported" in out.getvalue()
+    broken = io.StringIO()
+    with pytest.raises(CommandError, match="demo history was not loaded"):
+        call_command("load_demo", history=FIXTURES / "no-such-folder", stdout=broken)
 
 
 @pytest.mark.django_db
