@@ -29,7 +29,7 @@ from .models import NetworkEdge
 _MIN_COST_S = 1e-6
 #: Points within this distance (m) of a road (GPS fixes, cases) are snapped by a bounded
 #: search, which is several times faster than an unbounded one; others by an unbounded one.
-SNAP_SEARCH_M = 150.0
+SNAP_SEARCH_M = 50.0
 
 
 @dataclass(frozen=True)
@@ -119,9 +119,12 @@ class Graph:
 
     # --- snapping --------------------------------------------------------------------------
 
-    def snap(self, xs: np.ndarray, ys: np.ndarray) -> list[Snap]:
-        """The nearest point on the network of each point (vectorised: one index query for
-        the points near a road, which prunes the search, another for any further away)."""
+    def snap_arrays(
+        self, xs: np.ndarray, ys: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The nearest point on the network of each point, as arrays: edge index, fraction
+        along it, distance (m). Vectorised: one index query for the points near a road, which
+        prunes the search, another for any further away."""
         points = shapely.points(xs, ys)
         (which, edges), distances = self.tree.query_nearest(
             points, max_distance=SNAP_SEARCH_M, return_distance=True, all_matches=False
@@ -134,15 +137,22 @@ class Graph:
             which = np.concatenate([which, far[w2]])
             edges = np.concatenate([edges, e2])
             distances = np.concatenate([distances, d2])
-        lines = self.lines[edges]
-        fractions = shapely.line_locate_point(lines, points[which], normalized=True)
-        on = shapely.get_coordinates(
-            shapely.line_interpolate_point(lines, fractions, normalized=True)
-        )
-        out: list[Snap | None] = [None] * len(points)
-        for k, p in enumerate(which.tolist()):
-            out[p] = Snap(int(edges[k]), float(fractions[k]), float(distances[k]), *on[k].tolist())
-        return out
+        order = np.argsort(which)
+        edges, distances = edges[order], distances[order]
+        fractions = shapely.line_locate_point(self.lines[edges], points, normalized=True)
+        return edges, fractions, distances
+
+    def snap(self, xs: np.ndarray, ys: np.ndarray) -> list[Snap]:
+        """``snap_arrays`` as one ``Snap`` per point."""
+        edges, fractions, distances = self.snap_arrays(xs, ys)
+        return [
+            self.snap_of(e, f, d)
+            for e, f, d in zip(edges.tolist(), fractions.tolist(), distances.tolist(), strict=True)
+        ]
+
+    def snap_of(self, edge: int, fraction: float, distance: float) -> Snap:
+        x, y = _at(self.coords[edge], self.stations[edge], fraction).tolist()
+        return Snap(int(edge), float(fraction), float(distance), x, y)
 
     # --- searching -------------------------------------------------------------------------
 

@@ -38,8 +38,8 @@ from cases.responsibility import responsibility_for
 from gridmap.models import STORAGE_SRID, Department, User
 from tracking.shifts import on_shift
 
-from .graph import Search, Snap, graph_for
-from .selectors import PoolTeam, network_version, team_pool
+from .graph import Search, graph_for
+from .selectors import Pool, network_version, team_pool
 
 AVAILABLE_STATUSES = frozenset({"available", "returning"})
 BUSY_STATUSES = frozenset({"responding", "on_scene"})
@@ -70,12 +70,8 @@ class Candidate:
     rank: int = 0
     #: The route (storage CRS), from the team to the case.
     coords: np.ndarray | None = field(default=None, repr=False)
-    #: Where the estimate starts (storage CRS), the team's snap and how the search reached it.
+    #: Where the estimate starts (storage CRS).
     start: tuple[float, float] | None = field(default=None, repr=False)
-    snap: Snap | None = field(default=None, repr=False)
-    option: int = field(default=-1, repr=False)
-    #: ``position_at`` in seconds since the epoch (turned into a datetime for the chosen only).
-    position_epoch: float | None = field(default=None, repr=False)
 
     def time_key(self) -> tuple:
         """Available before busy, busy by queue, then ETA (to 0.1 s)."""
@@ -126,141 +122,168 @@ def recommend(case, *, now: datetime | None = None, top: int | None = None) -> R
     x, y = geom.x, geom.y
     pool, state = team_pool(x=x, y=y, department_id=answer.department_id, team_ids=answer.team_ids)
     ruled = answer.team_ids is not None
-    fresh_after = now.timestamp() - settings.GRIDMAP_POSITION_FRESH_S
-    candidates = [
-        _candidate(team, fresh_after)
-        for team in pool
-        if (ruled or team.covers) and team.status != "off_duty" and on_shift(team.shifts, now)
-    ]
+    eligible = _eligible(pool, ruled, now) if pool is not None else np.array([], dtype=np.int64)
     version, current = state or network_version()
-    result = Recommendation(case.pk, now, answer.department_id, [], len(candidates))
+    result = Recommendation(case.pk, now, answer.department_id, [], len(eligible))
     result.network_current = current
-    if not candidates:
+    if not len(eligible):
         result.message = _no_team_message(pool, ruled, answer.department_id)
         result.escalated = _alert_shift_leaders(case, result.message, now)
         return result
-    search = _estimate(candidates, x, y, version)
-    result.candidates = _top(candidates, top, (x, y), search)
+    estimate = _Estimate(pool, eligible, x, y, now, version)
+    result.candidates = estimate.top(top)
     return result
 
 
-def _candidate(team: PoolTeam, fresh_after: float) -> Candidate:
-    """A candidate from a team as read; ``fresh_after``: the oldest fix (epoch seconds) that
-    still counts as the team's position."""
-    fresh = (
-        team.position is not None
-        and team.position_at is not None
-        and team.position_at >= fresh_after
-    )
-    if fresh:
-        origin, start = "position", team.position
-    elif team.base is not None:
-        origin, start = "base", team.base
-    elif team.position is not None:
-        origin, start = "stale_position", team.position
-    else:
-        origin, start = "none", None
-    return Candidate(
-        team_id=team.id,
-        team_code=team.code,
-        team_name=team.name,
-        status=team.status,
-        available=team.status in AVAILABLE_STATUSES,
-        queue=team.queue,
-        origin=origin,
-        position_epoch=team.position_at,
-        start=start,
-    )
+def _eligible(pool: Pool, ruled: bool, now: datetime) -> np.ndarray:
+    """Positions (in the pool's columns) of the teams that may be sent: covering the case (or
+    named by the rule), not off duty, on shift."""
+    keep = (pool.covers | ruled) & np.array([s != "off_duty" for s in pool.statuses], dtype=bool)
+    for i, plans in pool.shifts.items():
+        keep[i] = keep[i] and on_shift(plans, now)
+    return np.flatnonzero(keep)
 
 
-def _fallback_mps() -> float:
-    return settings.GRIDMAP_FALLBACK_SPEED_KMH / 3.6
+#: How an estimate starts (``Candidate.origin``), by code.
+_ORIGINS = ("position", "base", "stale_position", "none")
 
 
-def _estimate(candidates: list[Candidate], x: float, y: float, version: tuple) -> Search | None:
-    """ETA of every candidate: one network search for those with a fresh position, a straight
-    line for the rest (and for those the network cannot bring there). Returns the search."""
-    speed = _fallback_mps()
-    routed = [c for c in candidates if c.origin == "position"]
-    search = None
-    if routed:
-        graph = graph_for(version)
-        if not graph.empty:
-            # One index query snaps the case and every team; one search serves them all.
-            starts = np.array([(x, y)] + [c.start for c in routed])
-            snaps = graph.snap(starts[:, 0], starts[:, 1])
-            search = graph.to_target(snaps[0])
-            for c, snap in zip(routed, snaps[1:], strict=True):
-                c.snap = snap
-            road_s, options = search.times_from(
-                np.array([s.edge for s in snaps[1:]], dtype=np.int64),
-                np.array([s.fraction for s in snaps[1:]]),
+class _Estimate:
+    """ETAs of the eligible teams, as arrays (one entry per eligible team): one network search
+    for those with a fresh position, a straight line for the rest and for those the network
+    cannot bring there. ``top`` turns the best into ``Candidate`` objects with their routes."""
+
+    def __init__(self, pool: Pool, eligible: np.ndarray, x, y, now: datetime, version) -> None:
+        self.pool, self.index, self.case_xy = pool, eligible, (x, y)
+        speed = settings.GRIDMAP_FALLBACK_SPEED_KMH / 3.6
+        px, py = pool.position_x[eligible], pool.position_y[eligible]
+        bx, by = pool.base_x[eligible], pool.base_y[eligible]
+        with np.errstate(invalid="ignore"):
+            fresh = (
+                pool.position_at[eligible] >= now.timestamp() - settings.GRIDMAP_POSITION_FRESH_S
             )
-            legs_s = (np.array([s.offset_m for s in snaps[1:]]) + snaps[0].offset_m) / speed
-            for c, t, leg, option in zip(
-                routed, road_s.tolist(), legs_s.tolist(), options.tolist(), strict=True
-            ):
-                if t != math.inf:
-                    c.method, c.option, c.eta_s = NETWORK, option, leg + t
-    for c in candidates:
-        if c.method == NETWORK:
-            continue
-        if c.start is None:
+        has_position, has_base = ~np.isnan(px), ~np.isnan(bx)
+        fresh &= has_position
+        self.origin = np.select([fresh, has_base, has_position], [0, 1, 2], default=3)
+        self.start_x = np.select([fresh, has_base], [px, bx], default=px)
+        self.start_y = np.select([fresh, has_base], [py, by], default=py)
+        n = len(eligible)
+        self.eta = np.full(n, np.inf)
+        self.network = np.zeros(n, dtype=bool)
+        self.option = np.full(n, -1)
+        self.search: Search | None = None
+        self.graph = None
+        routed = np.flatnonzero(fresh)
+        self.routed_empty_graph = False
+        self.snapped = np.zeros(n, dtype=bool)
+        if len(routed):
+            graph = graph_for(version)
+            if graph.empty:
+                self.routed_empty_graph = True
+            else:
+                self.graph = graph
+                # One index query snaps the case and every team; one search serves them all.
+                edges, fractions, offsets = graph.snap_arrays(
+                    np.concatenate([[x], self.start_x[routed]]),
+                    np.concatenate([[y], self.start_y[routed]]),
+                )
+                self.search = graph.to_target(graph.snap_of(edges[0], fractions[0], offsets[0]))
+                road_s, options = self.search.times_from(edges[1:], fractions[1:])
+                ok = np.isfinite(road_s)
+                legs_s = (offsets[1:] + offsets[0]) / speed
+                self.eta[routed[ok]] = (legs_s + road_s)[ok]
+                self.network[routed[ok]] = True
+                self.option[routed] = options
+                self.snapped[routed] = True
+                self.snap_edge = np.zeros(n, dtype=np.int64)
+                self.snap_fraction = np.zeros(n)
+                self.snap_offset = np.zeros(n)
+                self.snap_edge[routed] = edges[1:]
+                self.snap_fraction[routed] = fractions[1:]
+                self.snap_offset[routed] = offsets[1:]
+        straight = ~self.network & (self.origin < 3)
+        self.distance = np.full(n, np.nan)
+        self.distance[straight] = np.hypot(self.start_x[straight] - x, self.start_y[straight] - y)
+        self.eta[straight] = self.distance[straight] / speed
+        self.available = np.array(
+            [pool.statuses[i] in AVAILABLE_STATUSES for i in eligible.tolist()], dtype=bool
+        )
+        self.queue = np.where(self.available, 0, pool.queue[eligible])
+
+    def top(self, top: int) -> list[Candidate]:
+        """The best ``top`` candidates. Routes (length and geometry) are drawn only for those
+        that can make the list: the first ``top`` by available, queue and ETA, and any tied
+        with the last of them; the final order settles ties on rounded values."""
+        group = (~self.available).astype(np.int64)
+        window = np.arange(len(self.eta))
+        if len(window) > top:
+            k = np.lexsort((self.eta, self.queue, group))[top - 1]
+            # A little slack on the ETA: ties are settled on rounded values below.
+            within = (group < group[k]) | (
+                (group == group[k])
+                & (
+                    (self.queue < self.queue[k])
+                    | ((self.queue == self.queue[k]) & (self.eta <= self.eta[k] + 0.06))
+                )
+            )
+            window = np.flatnonzero(within)
+        chosen = sorted((self._candidate(j) for j in window.tolist()), key=Candidate.sort_key)
+        chosen = chosen[:top]
+        for rank, c in enumerate(chosen, 1):
+            c.rank = rank
+        return chosen
+
+    def _candidate(self, j: int) -> Candidate:
+        """Candidate ``j`` (position among the eligible) with its route and reason."""
+        pool, i = self.pool, int(self.index[j])
+        origin = _ORIGINS[int(self.origin[j])]
+        start = None if origin == "none" else (float(self.start_x[j]), float(self.start_y[j]))
+        at = pool.position_at[i]
+        c = Candidate(
+            team_id=pool.ids[i],
+            team_code=pool.codes[i],
+            team_name=pool.names[i],
+            status=pool.statuses[i],
+            available=bool(self.available[j]),
+            queue=int(self.queue[j]),
+            origin=origin,
+            position_at=None if np.isnan(at) else datetime.fromtimestamp(float(at), tz=UTC),
+            start=start,
+        )
+        case_xy = self.case_xy
+        if self.network[j]:
+            c.method = NETWORK
+            c.eta_s = float(self.eta[j])
+            snap = self.graph.snap_of(self.snap_edge[j], self.snap_fraction[j], self.snap_offset[j])
+            route = self.search.route(snap, int(self.option[j]))
+            c.distance_m = float(snap.offset_m + route.length_m + self.search.case.offset_m)
+            c.coords = np.vstack([[start], route.coords, [case_xy]])
+            return c
+        if start is None:
             c.reason = _("no position and no base: cannot estimate")
-            continue
-        if c.snap is not None:
+            return c
+        if self.snapped[j]:
             c.reason = _("no road path from the team to the case")
-        elif c.origin == "position":
+        elif origin == "position":
             c.reason = _("no road network built yet")
-        elif c.origin == "base":
+        elif origin == "base":
             c.reason = _("no fresh position: estimated from the team's base")
         else:
             c.reason = _("no fresh position: estimated from its last known position")
-        c.distance_m = math.hypot(c.start[0] - x, c.start[1] - y)
-        c.eta_s = c.distance_m / speed
-        c.coords = np.array([c.start, (x, y)])
-    return search
+        c.eta_s, c.distance_m = float(self.eta[j]), float(self.distance[j])
+        c.coords = np.array([start, case_xy])
+        return c
 
 
-def _top(candidates: list[Candidate], top: int, case_xy, search: Search | None) -> list[Candidate]:
-    """The best ``top`` candidates. Routes (length and geometry) are drawn only for those that
-    can make the list: the first ``top`` by ``time_key``, and any tied with the last of them
-    (chosen with numpy: sorting 200 Python tuples cost more than the search)."""
-    window = candidates
-    if len(candidates) > top:
-        group = np.array([0 if c.available else 1 for c in candidates])
-        queue = np.array([0 if c.available else c.queue for c in candidates])
-        eta = np.array([math.inf if c.eta_s is None else c.eta_s for c in candidates])
-        k = np.lexsort((eta, queue, group))[top - 1]
-        # A little slack on the ETA: ties are settled below on rounded values.
-        within = (group < group[k]) | (
-            (group == group[k])
-            & ((queue < queue[k]) | ((queue == queue[k]) & (eta <= eta[k] + 0.06)))
-        )
-        window = [c for c, keep in zip(candidates, within.tolist(), strict=True) if keep]
-    for c in window:
-        if c.method == NETWORK:
-            route = search.route(c.snap, c.option)
-            c.distance_m = float(c.snap.offset_m + route.length_m + search.case.offset_m)
-            c.coords = np.vstack([[c.start], route.coords, [case_xy]])
-    window.sort(key=Candidate.sort_key)
-    chosen = window[:top]
-    for rank, c in enumerate(chosen, 1):
-        c.rank = rank
-        if c.position_epoch is not None:
-            c.position_at = datetime.fromtimestamp(c.position_epoch, tz=UTC)
-    return chosen
-
-
-def _no_team_message(pool: list[PoolTeam], ruled: bool, department_id: int | None) -> str:
+def _no_team_message(pool: Pool | None, ruled: bool, department_id: int | None) -> str:
     """Why nobody can be sent, in words a dispatcher can act on."""
     if department_id is None and not ruled:
         return _("No team can be sent: the case has no responsible department.")
     name = Department.objects.filter(pk=department_id).values_list("name", flat=True).first()
     who = _("the teams named by the responsibility rule") if ruled else (name or "?")
-    if not pool:
+    if pool is None:
         return _("No team can be sent: %(who)s has no field teams.") % {"who": who}
-    covering = pool if ruled else [t for t in pool if t.covers]
+    covering = len(pool) if ruled else int(pool.covers.sum())
     if not covering:
         return _(
             "No team can be sent: none of the %(n)d teams of %(who)s has a jurisdiction "
@@ -269,7 +292,7 @@ def _no_team_message(pool: list[PoolTeam], ruled: bool, department_id: int | Non
     return _(
         "No team can be sent: %(n)d team(s) of %(who)s cover this place, but none is on shift "
         "and on duty now."
-    ) % {"n": len(covering), "who": who}
+    ) % {"n": covering, "who": who}
 
 
 def _alert_shift_leaders(case, message: str, now: datetime) -> bool:

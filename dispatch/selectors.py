@@ -11,6 +11,8 @@ epoch: converting 200 timestamps cost more than the query.
 from dataclasses import dataclass
 from datetime import time
 
+import numpy as np
+
 from gridmap.models import STORAGE_SRID
 from gridmap.selectors.geocode import _server_side_cursor
 
@@ -34,9 +36,9 @@ SELECT t.id, t.code, t.name, t.status,
             ELSE 0 END,
        ns.built_version, extract(epoch FROM ns.built_at)::float8, ns.roads_version
   FROM gridmap_team t
-  LEFT JOIN LATERAL (SELECT array_agg(weekday) AS weekdays, array_agg(start) AS starts,
-                            array_agg("end") AS ends
-                       FROM gridmap_shiftplan WHERE team_id = t.id) sp ON true
+  LEFT JOIN (SELECT team_id, array_agg(weekday) AS weekdays, array_agg(start) AS starts,
+                    array_agg("end") AS ends
+               FROM gridmap_shiftplan GROUP BY team_id) sp ON sp.team_id = t.id
   LEFT JOIN state ns ON true
  WHERE CASE WHEN %(team_ids)s::bigint[] IS NULL THEN t.department_id = %(department)s
             ELSE t.id = ANY(%(team_ids)s::bigint[]) END
@@ -49,34 +51,48 @@ SELECT built_version, extract(epoch FROM built_at)::float8, roads_version
 
 
 @dataclass
-class PoolTeam:
-    """A team of the responsible department (or named by a responsibility rule), as read."""
+class Pool:
+    """The teams of the responsible department (or named by a responsibility rule), as read:
+    one entry per team in each column (numpy arrays, NaN where a value is missing), because a
+    recommendation handles 200 of them at once and objects per team cost more than the search.
+    """
 
-    id: int
-    code: str
-    name: str
-    status: str
-    position: tuple[float, float] | None
-    #: The time of the latest fix, in seconds since the epoch (cheaper to read than a
-    #: timestamp: 200 of them per recommendation).
-    position_at: float | None
-    base: tuple[float, float] | None
-    covers: bool
-    shifts: list[tuple[int, time, time]]
+    ids: list[int]
+    codes: list[str]
+    names: list[str]
+    statuses: list[str]
+    #: Latest fix (storage CRS) and its time in seconds since the epoch.
+    position_x: np.ndarray
+    position_y: np.ndarray
+    position_at: np.ndarray
+    #: Where the team is stationed (storage CRS).
+    base_x: np.ndarray
+    base_y: np.ndarray
+    #: Whether one of its jurisdiction zones covers the case.
+    covers: np.ndarray
     #: Open tasks (dispatched or on scene), counted for busy teams only.
-    queue: int
+    queue: np.ndarray
+    #: Shift plans by position in the columns, for the teams that have one.
+    shifts: dict[int, list[tuple[int, time, time]]]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _floats(values) -> np.ndarray:
+    return np.array(values, dtype=float)  # None becomes NaN
 
 
 def team_pool(
     *, x: float, y: float, department_id: int | None, team_ids: frozenset[int] | None
-) -> tuple[list[PoolTeam], tuple[tuple, bool] | None]:
+) -> tuple[Pool | None, tuple[tuple, bool] | None]:
     """The teams that answer for a case at (x, y) (storage CRS): those of ``department_id``,
     or exactly ``team_ids`` when a responsibility rule names them; each with its position, base,
-    whether one of its jurisdiction zones covers the point, and its shift plan. Also the
-    network's state as ``network_version`` gives it (None without teams), read in the same
-    statement."""
+    whether one of its jurisdiction zones covers the point, its shift plan and its queue. Also
+    the network's state as ``network_version`` gives it, read in the same statement. (None,
+    None) without teams."""
     if department_id is None and not team_ids:
-        return [], None
+        return None, None
     cursor = _server_side_cursor()
     params = {
         "x": x,
@@ -85,27 +101,29 @@ def team_pool(
         "team_ids": sorted(team_ids) if team_ids else None,
     }
     rows = cursor.execute(_POOL_SQL, params, prepare=True, binary=True).fetchall()
-    teams = [
-        PoolTeam(
-            id=r[0],
-            code=r[1],
-            name=r[2],
-            status=r[3],
-            position=None if r[4] is None else (r[4], r[5]),
-            position_at=r[6],
-            base=None if r[7] is None else (r[7], r[8]),
-            covers=r[9],
-            shifts=list(zip(r[10], r[11], r[12], strict=True)) if r[10] else [],
-            queue=r[13],
-        )
-        for r in rows
-    ]
     if not rows:
-        return teams, None
+        return None, None
+    c = list(zip(*rows, strict=True))
+    pool = Pool(
+        ids=list(c[0]),
+        codes=list(c[1]),
+        names=list(c[2]),
+        statuses=list(c[3]),
+        position_x=_floats(c[4]),
+        position_y=_floats(c[5]),
+        position_at=_floats(c[6]),
+        base_x=_floats(c[7]),
+        base_y=_floats(c[8]),
+        covers=np.array(c[9], dtype=bool),
+        queue=np.array(c[13], dtype=np.int64),
+        shifts={
+            i: list(zip(r[10], r[11], r[12], strict=True)) for i, r in enumerate(rows) if r[10]
+        },
+    )
     built_version, built_at, roads_version = rows[0][14:17]
     if built_version is None:
-        return teams, ((-1, None), False)
-    return teams, ((built_version, built_at), built_version >= roads_version)
+        return pool, ((-1, None), False)
+    return pool, ((built_version, built_at), built_version >= roads_version)
 
 
 def network_version() -> tuple[tuple, bool]:
