@@ -19,6 +19,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .counts import counts_run
 from .jobs import LinkExpired, download_job, download_url, job_create
 from .models import AnalysisJob
 from .selection import (
@@ -171,6 +172,28 @@ class ExportView(APIView):
         except ANALYSIS_ERRORS as exc:
             raise _failed(exc) from None
         return _file_response(result, attachment=True)
+
+
+class CountsView(APIView):
+    """``GET /api/v1/analysis/counts?by=week|month|category|source|community|stage``: the
+    filtered cases counted per week or month (every period listed, empty ones as 0) or per
+    category, source, community or stage (with labels, largest first) — for charts."""
+
+    @extend_schema(
+        operation_id="analysis_counts",
+        parameters=[
+            *FILTER_PARAMETERS,
+            OpenApiParameter(
+                "by", str, enum=["week", "month", "category", "source", "community", "stage"]
+            ),
+        ],
+        responses={200: OpenApiTypes.OBJECT, 400: None, 403: None, 404: None},
+    )
+    def get(self, request):
+        try:
+            return Response(counts_run(request.query_params, user=request.user))
+        except ANALYSIS_ERRORS as exc:
+            raise _failed(exc) from None
 
 
 class JobInput(serializers.Serializer):
