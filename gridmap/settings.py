@@ -271,6 +271,9 @@ GRIDMAP_CAMERA_EVENT_DEDUP_S = float(env("GRIDMAP_CAMERA_EVENT_DEDUP_S", "600"))
 GRIDMAP_CAMERA_OFFLINE_S = float(env("GRIDMAP_CAMERA_OFFLINE_S", "600"))
 #: How often (s) a video wall page (视频墙) asks for its layout.
 GRIDMAP_WALL_POLL_S = float(env("GRIDMAP_WALL_POLL_S", "3"))
+#: The live demo (演示模拟, ``manage.py simulate_demo``) invents cases and drives the loop: off
+#: unless asked for (``make run`` turns it on for the demo district; never in production).
+GRIDMAP_DEMO_SIMULATOR = env_bool("GRIDMAP_DEMO_SIMULATOR", False)
 # Dispatch and field teams (调度与执行队伍).
 #: A team's position older than this (s) is stale: dispatch falls back to straight-line
 #: distance from it and the team does not count as on duty from its fixes.

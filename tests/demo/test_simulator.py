@@ -1,0 +1,247 @@
+"""The live demo (gridmap/demo/simulator): its story, its pieces, and a run against the platform
+served as in production (gunicorn + uvicorn workers) on the demo district, through the HTTP API
+only — what a newcomer opening the console would see: cases from every source, dispatched from
+the recommendation, teams' positions moving to them, the cases closed (after rework).
+"""
+
+import io
+from datetime import datetime
+from importlib import import_module
+
+import pytest
+from django.apps import apps as django_apps
+from django.contrib.gis.geos import Point
+from django.core.management import CommandError, call_command
+from PIL import Image
+
+from cases.models import Case, CaseEvent, Category
+from gridmap.demo.loader import demo_load
+from gridmap.demo.simulator import media, motion, scenario
+from gridmap.demo.simulator.engine import Engine
+from gridmap.models import STORAGE_SRID, ComponentClass, Position
+from tests.browser.conftest import AsgiServer
+from tests.gridmap import test_demo
+
+PLACES = [
+    scenario.Place("market", "明湖农贸市场", 113.735, 34.725),
+    scenario.Place("school", "明湖小学", 113.74, 34.72),
+    scenario.Place("construction_site", "某某工地", 113.73, 34.73),
+]
+
+
+# --- The story (no database) -------------------------------------------------------------------
+
+
+def test_the_first_four_cases_come_one_from_each_source():
+    for seed in (1, 2, 3):
+        assert {scenario.source_of(seed, n) for n in range(4)} == set(scenario.SOURCES)
+
+
+def test_a_seed_tells_the_same_story():
+    def story(seed):
+        return [
+            scenario.plan_case(seed=seed, n=n, places=PLACES, cameras=["MH-CAM-0001"])
+            for n in range(20)
+        ]
+
+    assert story(5) == story(5)
+    assert story(5) != story(6)
+
+
+def test_problems_fit_their_place_and_lie_near_it():
+    for n in range(40):
+        plan = scenario.plan_case(seed=9, n=n, places=PLACES, cameras=["MH-CAM-0007"])
+        if plan.source == "camera":
+            assert plan.camera == "MH-CAM-0007"
+            assert plan.category in {code for code, _ in scenario.CAMERA_PROBLEMS}
+            continue
+        place = next(p for p in PLACES if p.name == plan.place)
+        assert plan.category in {code for code, _ in scenario.PLACE_PROBLEMS[place.kind]}
+        a = Point(place.lon, place.lat, srid=4326).transform(STORAGE_SRID, clone=True)
+        b = Point(plan.lon, plan.lat, srid=4326).transform(STORAGE_SRID, clone=True)
+        assert 5 <= a.distance(b) <= 36
+
+
+def test_shares_decide_how_cases_go():
+    never = scenario.Shares(reject=0, rework=0, late=0)
+    always = scenario.Shares(reject=1, rework=1, late=1)
+    plans = [
+        scenario.plan_case(seed=1, n=n, places=PLACES, cameras=[], shares=never) for n in range(30)
+    ]
+    assert not any(p.reject_reason or p.rework or p.late for p in plans)
+    plans = [
+        scenario.plan_case(seed=1, n=n, places=PLACES, cameras=[], shares=always) for n in range(30)
+    ]
+    assert all(p.reject_reason and p.rework and p.late for p in plans)
+    # Late teams leave late and crawl: over 10 minutes to get anywhere.
+    assert all(p.depart_s + 300 / (p.speed_kmh / 3.6) > 600 for p in plans)
+    # Without cameras, camera reports become patrol reports.
+    assert "camera" not in {p.source for p in plans}
+
+
+def test_a_path_is_driven_from_end_to_end():
+    path = motion.path_of([(113.73, 34.72), (113.74, 34.72), (113.74, 34.73)])
+    first, second = path.stations[1], path.stations[2] - path.stations[1]
+    assert 900 < first < 930 and 1100 < second < 1120  # 0.01 degree east, then north
+    assert path.at(0)[:2] == (113.73, 34.72)
+    assert path.at(path.length_m + 50)[:2] == (113.74, 34.73)
+    lon, lat, heading = path.at(first / 2)
+    assert abs(lon - 113.735) < 1e-6 and lat == 34.72 and round(heading) == 90
+    assert round(path.at(first + 10)[2]) == 0  # then north
+
+
+def test_a_batch_of_fixes_moves_along_the_path_in_time_order():
+    path = motion.straight((113.73, 34.72), (113.74, 34.72))
+    end = datetime(2026, 5, 1, 9, 0, 15).astimezone()
+    times = motion.spread(end, 15, 5)
+    batch = motion.fixes(unit="u", path=path, start_m=0, end_m=100, speed_kmh=24, times=times)
+    assert [f["time"] for f in batch] == sorted(f["time"] for f in batch)
+    assert batch[-1]["time"] == end.isoformat() and len({f["time"] for f in batch}) == 5
+    lons = [f["lon"] for f in batch]
+    assert lons == sorted(lons) and lons[-1] == pytest.approx(path.at(100)[0], abs=1e-7)
+
+
+def test_photos_are_real_jpegs():
+    before = media.photo(label="E0102 #1", seed="1")
+    after = media.photo(label="E0102 #1", seed="1", cleaned=True)
+    for data in (before, after):
+        image = Image.open(io.BytesIO(data))
+        assert image.format == "JPEG" and image.size == (320, 240)
+    assert before != after
+
+
+def test_the_engine_runs_scripts_in_simulated_time():
+    engine = Engine(speed=100)
+    seen = []
+
+    def script(name, waits):
+        for w in waits:
+            seen.append((name, round(engine.now())))
+            yield w
+
+    def broken():
+        yield 1
+        raise RuntimeError("a script that fails")
+
+    engine.spawn(script("a", [30, 30]), name="a")
+    engine.spawn(script("b", [10]), name="b", delay_s=20)
+    engine.spawn(broken(), name="broken")
+    engine.run()  # 60 simulated seconds: 0.6 s; the broken script does not stop the others
+    assert [name for name, _ in seen] == ["a", "b", "a"]
+    assert abs(seen[2][1] - 30) <= 3
+
+
+# --- The command ---------------------------------------------------------------------------------
+
+
+def test_off_unless_the_setting_says_on(settings):
+    settings.GRIDMAP_DEMO_SIMULATOR = False
+    with pytest.raises(CommandError, match="GRIDMAP_DEMO_SIMULATOR"):
+        call_command("simulate_demo", once=1)
+
+
+@pytest.mark.django_db
+def test_no_demo_district_no_simulation(settings):
+    settings.GRIDMAP_DEMO_SIMULATOR = True
+    with pytest.raises(CommandError, match="load_demo"):
+        call_command("simulate_demo", once=1)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--rate", "0"], "must be greater than 0"),
+        (["--speed", "fast"], "is not a number"),
+        (["--rework", "1.5"], "between 0 and 1"),
+    ],
+)
+def test_bad_options_are_named(settings, args, message):
+    settings.GRIDMAP_DEMO_SIMULATOR = True
+    with pytest.raises(CommandError, match=message):
+        call_command("simulate_demo", *args)
+
+
+# --- A run against the platform ------------------------------------------------------------------
+
+
+@pytest.fixture
+def platform(transactional_db, settings, monkeypatch):
+    """The demo district (committed: the server is another process) and the platform served
+    on it. Fixes are timestamped in real time while the simulation runs 100 times faster, so
+    the server is told to believe fast vehicles."""
+    _reference_data()
+    demo_load(directory=test_demo.FIXTURES)
+    call_command("build_network", stdout=io.StringIO())
+    monkeypatch.setenv("GRIDMAP_MAX_FIX_SPEED_KMH", "100000")
+    settings.GRIDMAP_DEMO_SIMULATOR = True
+    server = AsgiServer()
+    yield server
+    server.stop()
+
+
+def _reference_data() -> None:
+    """What the migrations load (component classes, case categories), again when a previous
+    transactional test flushed it."""
+    if not ComponentClass.objects.exists():
+        import_module("gridmap.migrations.0002_component_classes").load(django_apps, None)
+    if not Category.objects.exists():
+        import_module("cases.migrations.0003_categories").load(django_apps, None)
+
+
+def _simulate(server, **options) -> str:
+    out = io.StringIO()
+    try:
+        call_command(
+            "simulate_demo", url=server.url, speed=100, duration=240, stdout=out, **options
+        )
+    except CommandError as exc:
+        raise AssertionError(f"{exc}\n{out.getvalue()}") from exc
+    return out.getvalue()
+
+
+@pytest.mark.browser
+def test_the_loop_runs_by_itself(platform):
+    log = _simulate(platform, once=4, seed=11, reject=0, rework=1, late=0)
+    cases = list(Case.objects.order_by("pk"))
+    assert len(cases) == 4, log
+    assert {c.source for c in cases} == {"camera", "inspector", "public", "hotline"}
+    assert {c.stage for c in cases} == {"closed"}, log
+    assert "dispatched from the recommendation 4," in log, log
+    for case in cases:
+        events = list(case.events.order_by("at", "pk"))
+        kinds = [e.kind for e in events]
+        # Every step, and a rework (返工) before it passed.
+        assert kinds[:1] == ["report"] and kinds[-1] == "close", kinds
+        for step in ("file", "dispatch", "arrive", "feedback", "handle", "verify"):
+            assert step in kinds, (case.number, kinds)
+        verdicts = [e.data.get("result") for e in events if e.kind == "verify"]
+        assert verdicts == ["failed", "passed"], kinds
+        assert kinds.count("handle") == 2 and kinds.count("arrive") == 2
+        assert case.evidence.filter(phase="after").count() == 2
+        _drove_there(case, events)
+
+
+def _drove_there(case, events):
+    """The team's unit posted fixes between dispatch and arrival, getting closer to the case,
+    the last within the arrival radius."""
+    dispatch = next(e for e in events if e.kind == "dispatch")
+    arrive = next(e for e in events if e.kind == "arrive")
+    team = dispatch.data["team"]
+    fixes = list(
+        Position.objects.filter(
+            device__unit_id=f"demo-4g-{team}", at__gte=dispatch.at, at__lte=arrive.at
+        ).order_by("at")
+    )
+    assert fixes, (case.number, team)
+    assert all(f.flag == "" for f in fixes)
+    assert fixes[-1].geom.distance(case.geom) < 100
+    assert fixes[0].geom.distance(case.geom) >= fixes[-1].geom.distance(case.geom)
+
+
+@pytest.mark.browser
+def test_some_reports_are_not_filed(platform):
+    _simulate(platform, once=1, seed=3, reject=1)
+    case = Case.objects.get()
+    assert case.stage == "rejected"
+    reject = CaseEvent.objects.get(case=case, kind="reject")
+    assert reject.note in scenario.REJECT_REASONS
