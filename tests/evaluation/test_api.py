@@ -99,3 +99,12 @@ def test_monthly_report_of_an_unknown_unit_is_404(client, history):
     assert response.status_code == 404
     response = get(client, history.evaluator, f"{URL}/report.xlsx", month="2026-9x", by="team")
     assert response.status_code == 400
+
+
+def test_a_department_head_sees_only_their_department(client, history):
+    department = history.category.department
+    head = UserFactory(username="head", role=User.Role.DEPARTMENT_HEAD, department=department)
+    response = get(client, head, **PERIOD, by="department")
+    assert response.status_code == 200
+    assert [u["unit"]["key"] for u in response.json()["units"]] == [department.code]
+    assert get(client, head, **PERIOD, by="team").status_code == 403
