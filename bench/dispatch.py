@@ -19,7 +19,9 @@ workers):
   spent in the database;
 - the whole API view in process (``GET /api/v1/cases/<id>/recommendation`` as the demo's
   dispatcher: authentication, the case's visibility, JSON with the routes in WGS-84);
-- the first recommendation after a rebuild (the process reloads its copy of the network).
+- the first recommendation after a rebuild (the process reloads its copy of the network);
+- then the same on a dense grid of roads over the district (30 m apart, ~20,000 edges, as a
+  city's street network), to show how the cost grows with the network.
 
 Target (DESIGN §6): recommendation for 200 teams p99 <= 20 ms.
 """
@@ -117,6 +119,68 @@ def build_world():
         )
         vertices = sorted({row[0] for row in cursor.fetchall()})
     return list(Case.objects.filter(pk__in=cases).select_related("category")), vertices
+
+
+GRID_SPACING_M = 30.0
+
+GRID_SQL = """
+WITH box AS (SELECT ST_XMin(e) AS x0, ST_YMin(e) AS y0,
+                    floor((ST_XMax(e) - ST_XMin(e)) / %(s)s)::int AS nx,
+                    floor((ST_YMax(e) - ST_YMin(e)) / %(s)s)::int AS ny
+               FROM (SELECT ST_Extent(geom)::geometry AS e FROM gridmap_district) d)
+INSERT INTO gridmap_road (code, name, road_class, oneway, bridge, geom)
+SELECT 'GRID-' || kind || '-' || i || '-' || j, '格网路',
+       CASE WHEN (CASE kind WHEN 'h' THEN j ELSE i END) %% 10 = 0 THEN 'primary' ELSE 'branch' END,
+       false, false,
+       ST_SetSRID(ST_MakeLine(ST_MakePoint(x0 + i * %(s)s, y0 + j * %(s)s),
+                              ST_MakePoint(x0 + (i + di) * %(s)s, y0 + (j + dj) * %(s)s)),
+                  %(srid)s)
+  FROM box,
+       LATERAL (SELECT 'h' AS kind, 1 AS di, 0 AS dj UNION ALL SELECT 'v', 0, 1) k,
+       LATERAL generate_series(0, nx - di) i,
+       LATERAL generate_series(0, ny - dj) j
+"""
+
+
+def grid_figures(cases, recommend, network_rebuild, *, raw_sql_on) -> dict:
+    """Recommendations over a dense grid of roads instead of the demo's (see ``main``)."""
+    from django.db import connection
+
+    from gridmap.models import STORAGE_SRID, Road
+
+    Road.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute(GRID_SQL, {"s": GRID_SPACING_M, "srid": STORAGE_SRID})
+    t0 = time.perf_counter()
+    build = network_rebuild()
+    build_ms = (time.perf_counter() - t0) * 1000
+    recommend(cases[0])  # loads the new network into the process
+    args = [(case,) for case in cases] * 2
+    ms = timed(recommend, args)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT array_agg(DISTINCT (SELECT v.id FROM dispatch_networkvertex v"
+            " ORDER BY v.geom <-> t.position_geom LIMIT 1)) FROM gridmap_team t"
+            " WHERE t.code LIKE 'B%%' AND t.status = 'available'"
+        )
+        vertices = cursor.fetchone()[0]
+
+    def raw(case):
+        return raw_sql_on.execute(
+            RAW_SQL,
+            {"starts": vertices, "x": case.geom.x, "y": case.geom.y, "srid": STORAGE_SRID},
+            prepare=True,
+        ).fetchall()
+
+    raw(cases[0])
+    raw_ms = timed(raw, args[: len(cases)])
+    return {
+        "grid_edges": build.edges,
+        "grid_build_ms": round(build_ms),
+        "grid_recommend_p50_ms": round(percentile(ms, 50), 2),
+        "grid_recommend_p99_ms": round(percentile(ms, 99), 2),
+        "grid_raw_pgrouting_p50_ms": round(percentile(raw_ms, 50), 2),
+    }
 
 
 RAW_SQL = """
@@ -227,6 +291,10 @@ def main() -> None:
         edges.execute("SELECT count(*) FROM dispatch_networkedge")
         edge_count = edges.fetchone()[0]
 
+        # How the cost grows with the network: the roads replaced by a dense grid over the
+        # district (a city's street network, ~20,000 edges), the same teams and cases.
+        grid = grid_figures(cases, recommend, network_rebuild, raw_sql_on=cursor)
+
     figures = {
         "teams": TEAMS,
         "edges": edge_count,
@@ -243,6 +311,7 @@ def main() -> None:
         "team_query_p50_ms": round(percentile(pool_ms, 50), 2),
         "api_view_p50_ms": round(percentile(api_ms, 50), 2),
         "api_view_p99_ms": round(percentile(api_ms, 99), 2),
+        **grid,
         "ratio_recommend_to_raw_p50": round(
             percentile(recommend_ms, 50) / percentile(raw_ms, 50), 2
         ),
@@ -273,6 +342,12 @@ def main() -> None:
                 f"{figures['api_view_p50_ms']} / {figures['api_view_p99_ms']}",
             ),
             ("ratio recommend / raw (p50)", figures["ratio_recommend_to_raw_p50"]),
+            (f"grid network: {grid['grid_edges']} edges, built in ms", grid["grid_build_ms"]),
+            (
+                "grid network: recommend() p50 / p99 ms",
+                f"{grid['grid_recommend_p50_ms']} / {grid['grid_recommend_p99_ms']}",
+            ),
+            ("grid network: raw pgr_dijkstra p50 ms", grid["grid_raw_pgrouting_p50_ms"]),
         ],
         figures,
     )
