@@ -52,6 +52,9 @@ def case_life(sim: Simulation, plan: CasePlan):
             ending = "joined"
             return
         ending = yield from follow(sim, plan, case_id)
+    except GeneratorExit:  # the run ends with the case still open
+        ending = "open"
+        raise
     finally:
         sim.open -= 1
         sim.tally.endings[ending] += 1
