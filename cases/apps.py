@@ -25,6 +25,11 @@ class CasesConfig(AppConfig):
         register(Page("field", _("My tasks"), "field-page", roles=field_roles, landing=field_roles))
         from .selectors import DISTRICT_ROLES
 
+        centre = frozenset({"commander", "dispatcher", "operator", "shift_leader"})
+        register(
+            Page("console", _("Console"), "console-page", roles=centre, landing=centre, order=10)
+        )
+
         register(
             Page(
                 "community",

@@ -5,5 +5,6 @@ from . import pages
 urlpatterns = [
     path("inbox/", pages.inbox, name="inbox-page"),
     path("field/", pages.field, name="field-page"),
+    path("console/", pages.console, name="console-page"),
     path("community/<str:code>/", pages.community, name="community-page"),
 ]

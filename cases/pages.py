@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from gridmap.navigation import page_required
 
-from .models import Case, Category, Notification
+from .models import Case, Category, Clock, Notification
 
 SHOWN = 100
 
@@ -138,4 +138,77 @@ def _community_labels() -> dict:
         "loading": _("Loading…"),
         "failed": _("Could not load: "),
         "stages": {value: str(label) for value, label in Case.Stage.choices},
+    }
+
+
+@page_required("console")
+def console(request: HttpRequest) -> HttpResponse:
+    """The commander console (指挥台): the live map, the queue, a case's detail, dispatch."""
+    from cameras.models import VideoWall
+    from gridmap.views import _map_config
+
+    from . import workflow
+
+    config = _map_config()
+    config["layersOn"] = ["water", "buildings", "roads", "district", "communities", "teams"]
+    config["console"] = {
+        "role": request.user.role,
+        "wall": VideoWall.objects.order_by("code").values_list("code", flat=True).first(),
+        "transitions": {
+            name: {
+                "from": sorted(t.from_stages),
+                "roles": sorted(t.roles),
+                "reason": t.needs_reason,
+            }
+            for name, t in workflow.TRANSITIONS.items()
+            if name in CONSOLE_STEPS
+        },
+        "labels": _console_labels(),
+    }
+    return render(request, "cases/console.html", {"map_config": config})
+
+
+#: The loop's steps the console offers as buttons (dispatch goes through the recommendation).
+CONSOLE_STEPS = ("file", "reject", "verify", "close", "suspend", "resume", "void", "supervise")
+
+
+def _console_labels() -> dict:
+    return {
+        "steps": {
+            "file": _("File (立案)"),
+            "reject": _("Reject"),
+            "verify": _("Verified: passed"),
+            "close": _("Close (结案)"),
+            "suspend": _("Suspend"),
+            "resume": _("Resume"),
+            "void": _("Void"),
+            "supervise": _("Supervise (督办)"),
+            "dispatch": _("Dispatch"),
+        },
+        "stages": {value: str(label) for value, label in Case.Stage.choices},
+        "clocks": {value: str(label) for value, label in Clock.Kind.choices},
+        "colours": {"green": _("on time"), "yellow": _("due soon"), "red": _("overdue")},
+        "cases": _("Cases"),
+        "queue_empty": _("No open cases."),
+        "recommendation": _("Recommended teams"),
+        "no_team": _("No team can be sent"),
+        "straight_line": _("straight line"),
+        "busy": _("busy"),
+        "eta": _("ETA"),
+        "min": _("min"),
+        "timeline": _("Timeline"),
+        "evidence": _("Evidence"),
+        "cameras": _("Cameras that see it"),
+        "to_wall": _("Show on the video wall"),
+        "no_cameras": _("No camera sees this place."),
+        "reason": _("Reason"),
+        "reason_needed": _("Give a reason first."),
+        "done": _("Done."),
+        "failed": _("Failed: "),
+        "reconnecting": _("Connection lost: reconnecting…"),
+        "live": _("Live"),
+        "search": _("Search an address"),
+        "new_case": _("New case"),
+        "overdue_by": _("overdue by"),
+        "shown": _("shown"),
     }

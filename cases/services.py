@@ -296,6 +296,11 @@ def case_report(
             )
         if any(zone.kind == "frontage" for zone in place.zones):
             _notify_frontage_holders(case)
+        # The console shows the new case at once (after the commit; never fails the report).
+        notify.publish(
+            notify.CONSOLE_CHANNEL,
+            {"type": "case", "id": case.pk, "stage": case.stage, "event": "report"},
+        )
     case.address_found = place
     return case
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, api_field, api_inbox, api_teams
+from . import api, api_console, api_field, api_inbox, api_teams
 
 urlpatterns = [
     path("cases", api.CaseListView.as_view(), name="case-list"),
@@ -9,6 +9,9 @@ urlpatterns = [
     path("cases/<int:pk>/evidence", api.CaseEvidenceView.as_view(), name="case-evidence"),
     path("cases/<int:pk>/<slug:transition>", api.TransitionView.as_view(), name="case-transition"),
     path("field/tasks", api_field.FieldTasksView.as_view(), name="field-tasks"),
+    path("console/cases", api_console.ConsoleCasesView.as_view(), name="console-cases"),
+    path("console/queue", api_console.ConsoleQueueView.as_view(), name="console-queue"),
+    path("console/stream", api_console.console_stream, name="console-stream"),
     path("teams", api_teams.TeamListView.as_view(), name="team-list"),
     path("teams/<str:code>/status", api_teams.TeamStatusView.as_view(), name="team-status"),
     path("approvals", api.ApprovalListView.as_view(), name="approval-list"),

@@ -14,9 +14,11 @@ def test_home_sends_a_visitor_to_the_login_page(client):
     assert response["Location"] == reverse("login")
 
 
-def test_home_sends_a_logged_in_user_to_the_map(client):
-    client.force_login(UserFactory())
-    assert client.get(reverse("home"))["Location"] == reverse("map")
+def test_home_sends_each_role_to_its_page(client):
+    client.force_login(UserFactory(role="field_member"))
+    assert client.get(reverse("home"))["Location"] == reverse("field-page")
+    client.force_login(UserFactory(role="dispatcher"))
+    assert client.get(reverse("home"))["Location"] == reverse("console-page")
 
 
 def test_healthz_checks_the_database(client):
