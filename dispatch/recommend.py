@@ -42,7 +42,6 @@ from .graph import Search, graph_for
 from .selectors import Pool, network_version, team_pool
 
 AVAILABLE_STATUSES = frozenset({"available", "returning"})
-BUSY_STATUSES = frozenset({"responding", "on_scene"})
 #: A case without an eligible team alerts the shift leaders at most this often.
 NO_TEAM_REPEAT = timedelta(minutes=10)
 NETWORK, STRAIGHT_LINE = "network", "straight_line"
