@@ -154,7 +154,8 @@ def _clusters(rows, clocks, bbox, now) -> list[list]:
 
 
 def console_queue(user, *, limit: int = QUEUE_LENGTH) -> list[dict]:
-    """The open cases with the nearest deadlines first (the dispatch queue)."""
+    """The open cases with the nearest deadlines first (the dispatch queue), then those without
+    a running clock (verified and waiting to be closed, or suspended)."""
     cases = cases_visible_to(user).filter(stage__in=OPEN)
     running = (
         Clock.objects.filter(case__in=cases, outcome=Clock.Outcome.OPEN, paused_at__isnull=True)
@@ -167,6 +168,9 @@ def console_queue(user, *, limit: int = QUEUE_LENGTH) -> list[dict]:
             ids.append(case_id)
             if len(ids) >= limit:
                 break
+    if len(ids) < limit:  # then the open cases no clock drives (e.g. verified, to be closed)
+        resting = cases.exclude(pk__in=ids).order_by("reported_at", "id")
+        ids += list(resting.values_list("pk", flat=True)[: limit - len(ids)])
     by_id = {
         c.pk: c
         for c in Case.objects.filter(pk__in=ids).select_related("category", "community", "team")

@@ -59,7 +59,8 @@ def test_the_queue_puts_the_nearest_deadline_first(client, world):
     Clock.objects.filter(case=paused).update(paused_at=timezone.now() - timedelta(minutes=1))
     client.force_login(world["operator"])
     queue = client.get(reverse("console-queue")).json()["queue"]
-    assert [q["id"] for q in queue] == [sooner.pk, later.pk]
+    # A paused clock does not run: that case comes after those whose clocks do.
+    assert [q["id"] for q in queue] == [sooner.pk, later.pk, paused.pk]
     assert queue[0]["clock"] == "filing" and queue[0]["due_at"] < queue[1]["due_at"]
 
 

@@ -203,7 +203,8 @@ async function openCase(id) {
     ? `<ul>${p.cameras.map((c) => `<li>${escapeHtml(c.name || c.code)} · ${Math.round(c.distance_m)} m</li>`).join("")}</ul>`
       + (C.wall ? `<button type="button" data-testid="to-wall">${escapeHtml(t.to_wall)}</button>` : "")
     : `<p>${escapeHtml(t.no_cameras)}</p>`);
-  const steps = Object.keys(C.transitions).filter((name) => allowed(name, p.stage));
+  const steps = Object.keys(C.transitions).filter((name) => allowed(name, p.stage)
+    && !(name === "suspend" && p.suspended) && !(name === "resume" && !p.suspended));
   body.innerHTML = `<h2 data-testid="detail-title">${escapeHtml(p.number)} ${escapeHtml(p.category.name)}</h2>`
     + `<p>${escapeHtml(t.stages[p.stage] || p.stage)}${p.team ? " · " + escapeHtml(p.team.name) : ""}</p>`
     + `<p>${escapeHtml(p.address || "")} ${escapeHtml(p.description || "")}</p>`
