@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
+from cases.models import Case
+
 from .indicators import (
     CLOCK_KINDS,
     SOURCES,
@@ -226,7 +228,9 @@ def evaluate(
     weights = weights_for(kind)
     rows = _scored_rows(kind, period, scope, weights)
     previous = period.previous()
-    if with_previous:
+    # Nothing was reported before the previous period ended (a deployment's first period): it
+    # has no figures, and its scans of every case and clock would find none.
+    if with_previous and Case.objects.filter(reported_at__lt=previous.end).exists():
         before = {r.unit.id: r for r in _scored_rows(kind, previous, scope, weights)}
         for row in rows:
             old = before.get(row.unit.id)
