@@ -93,8 +93,10 @@ def _demo_keys() -> dict:
 def _unload() -> None:
     """Delete exactly the demo's rows (a team's jurisdiction links go with the team); the
     shipped categories stay, unlinked from the demo's departments."""
+    from cameras.models import VideoWall
     from cases.models import Category
 
+    VideoWall.objects.filter(code="WALL-01").delete()
     departments = _demo_keys().get(Department, [])
     Category.objects.filter(department__code__in=departments).update(department=None)
     for model, keys in _demo_keys().items():
@@ -405,6 +407,13 @@ def test_components_follow_the_standard(demo):
 
 @pytest.mark.django_db
 def test_loading_twice_changes_nothing(demo):
+    from cameras.models import VideoWall
+
+    call_command("load_demo", directory=FIXTURES, stdout=io.StringIO())
+    # The command also computes what the cameras see and sets up the centre's video wall.
+    assert not Camera.objects.filter(viewshed_computed_at__isnull=True).exists()
+    assert Camera.objects.exclude(viewshed_geom__isempty=True).count() > 500
+    assert VideoWall.objects.get(code="WALL-01").tiles.count() == 9
     before = _snapshot()
     out = io.StringIO()
     call_command("load_demo", directory=FIXTURES, stdout=out)

@@ -54,8 +54,33 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Loaded the demo district from {directory} in {elapsed:.1f} s.")
         )
+        self._cameras()
         if history is not None:
             self._history(history)
+
+    def _cameras(self) -> None:
+        """What the demo cameras see (so the console and the coverage have it at once), and the
+        centre's 3 x 3 video wall (视频墙) showing the first cameras until someone changes it."""
+        from redis import RedisError
+
+        from cameras.models import Camera, VideoWall, WallTile
+        from cameras.viewshed import viewsheds_compute_stale
+
+        try:
+            run = viewsheds_compute_stale()
+        except RedisError as exc:  # the catch-up's digests live in Redis; the sweep runs later
+            self.stderr.write(f"Viewsheds not computed now ({exc}); the periodic sweep will.")
+        else:
+            self.stdout.write(f"Viewsheds: {run}")
+        wall, _ = VideoWall.objects.get_or_create(
+            code="WALL-01", defaults={"name": "指挥大厅视频墙", "rows": 3, "cols": 3}
+        )
+        if not wall.tiles.exists():
+            cameras = Camera.objects.order_by("-ptz", "code")[: wall.rows * wall.cols]
+            WallTile.objects.bulk_create(
+                WallTile(wall=wall, row=i // wall.cols, col=i % wall.cols, camera=camera)
+                for i, camera in enumerate(cameras)
+            )
 
     def _history(self, directory: Path) -> None:
         from cases.archive import ArchiveError
