@@ -7,3 +7,19 @@ class AnalysisConfig(AppConfig):
 
     name = "analysis"
     verbose_name = _("Analysis")
+
+    def ready(self) -> None:
+        from gridmap.navigation import Page, register
+
+        from .selection import ANALYSIS_ROLES
+
+        register(
+            Page(
+                "planner",
+                _("Analysis"),
+                "planner-page",
+                roles=frozenset(ANALYSIS_ROLES),
+                landing=frozenset({"planner", "evaluator"}),
+                order=60,
+            )
+        )

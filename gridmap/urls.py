@@ -30,6 +30,7 @@ urlpatterns = [
     path("report/", include("cases.public_urls")),
     path("open311/v2/", include("cases.open311_urls")),
     path("wall/", include("cameras.page_urls")),
+    path("planner/", include("analysis.page_urls")),
     path("", include("cases.page_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
