@@ -6,24 +6,29 @@ the recommendation, teams' positions moving to them, the cases closed (after rew
 
 import io
 import threading
+import time
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from importlib import import_module
 
 import pytest
+import requests
 from django.apps import apps as django_apps
 from django.contrib.gis.geos import Point
 from django.core.management import CommandError, call_command
+from django.db import connection
 from PIL import Image
+from rest_framework.authtoken.models import Token
 
 from cases.models import Case, CaseEvent, Category
 from gridmap.demo.loader import demo_load
 from gridmap.demo.simulator import media, motion, scenario
 from gridmap.demo.simulator.client import Client, retrying
 from gridmap.demo.simulator.engine import Engine
-from gridmap.models import STORAGE_SRID, ComponentClass, Position
+from gridmap.models import STORAGE_SRID, ComponentClass, Position, Team, User
 from tests.browser.conftest import AsgiServer
 from tests.cases.conftest import free_port
+from tests.factories import UserFactory
 from tests.gridmap import test_demo
 
 PLACES = [
@@ -224,11 +229,11 @@ def _reference_data() -> None:
         import_module("cases.migrations.0003_categories").load(django_apps, None)
 
 
-def _simulate(server, **options) -> str:
+def _simulate(server, *, speed=100, **options) -> str:
     out = io.StringIO()
     try:
         call_command(
-            "simulate_demo", url=server.url, speed=100, duration=240, stdout=out, **options
+            "simulate_demo", url=server.url, speed=speed, duration=120, stdout=out, **options
         )
     except CommandError as exc:
         raise AssertionError(f"{exc}\n{out.getvalue()}") from exc
@@ -281,3 +286,47 @@ def test_some_reports_are_not_filed(platform):
     assert case.stage == "rejected"
     reject = CaseEvent.objects.get(case=case, kind="reject")
     assert reject.note in scenario.REJECT_REASONS
+
+
+@pytest.mark.browser
+def test_a_person_who_dispatches_first_is_followed(platform):
+    """A dispatcher on the console sends the case to a team of their choice before the
+    simulator's dispatcher does: the simulator sees the case dispatched and leaves it so, and
+    that team drives there (in a straight line: no recommended route) and works it to its end."""
+    person = UserFactory(username="disp_person", role=User.Role.DISPATCHER)
+    token = Token.objects.create(user=person).key
+    chosen = {}
+
+    def dispatch_first():
+        try:
+            _dispatch_first()
+        finally:
+            connection.close()  # the thread's own
+
+    def _dispatch_first():
+        deadline = time.monotonic() + 60  # real seconds
+        while time.monotonic() < deadline and not chosen:
+            case = Case.objects.filter(stage="registered").first()
+            if case is None:
+                time.sleep(0.02)
+                continue
+            team = Team.objects.filter(department=case.department, status="available")
+            chosen["team"] = team.order_by("-code").first().code
+            answer = requests.post(
+                f"{platform.url}/api/v1/cases/{case.pk}/dispatch",
+                json={"team": chosen["team"]},
+                headers={"Authorization": f"Token {token}"},
+                timeout=10,
+            )
+            chosen["status"] = answer.status_code
+
+    person_thread = threading.Thread(target=dispatch_first)
+    person_thread.start()
+    _simulate(platform, speed=30, once=1, seed=4, reject=0, rework=0, late=0)
+    person_thread.join()
+    assert chosen["status"] == 200
+    case = Case.objects.get()
+    assert case.stage == "closed" and case.team.code == chosen["team"]
+    dispatches = list(case.events.filter(kind="dispatch"))
+    assert len(dispatches) == 1 and dispatches[0].actor == person
+    _drove_there(case, list(case.events.order_by("at", "pk")))

@@ -318,7 +318,7 @@ def _wait_for_team(sim: Simulation, plan: CasePlan, case: dict):
         log.info("case %s is with team %s, which the demo does not run", case["id"], team_code)
         yield 300.0
         return
-    job = sim.jobs.get(case["id"]) or Job(case["id"], plan)
+    job = sim.jobs.get(case["id"]) or Job(case["id"], plan, active=False)
     sim.jobs[case["id"]] = job
     if not job.active:
         job.active = True

@@ -40,7 +40,7 @@ class Job:
     case_id: int
     plan: CasePlan
     route: Path | None = None
-    active: bool = True
+    active: bool = False  # in its team's queue
     rounds: int = 0  # 1 after the first disposal; more after rework
 
 
