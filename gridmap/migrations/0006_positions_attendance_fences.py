@@ -3,9 +3,9 @@
 #
 # Django cannot create a partitioned table, so ``gridmap_position`` is written in SQL here and
 # the CreateModel only records it in the migration state (SeparateDatabaseAndState). The model
-# stays managed so that Django's flush (transactional tests) truncates it together with
-# gridmap_device, which it references. The storage SRID
-# comes from settings (GRIDMAP_SRID), never a literal. Months are cut at local midnight
+# stays managed so that Django's flush (transactional tests) empties it too. No foreign keys in
+# the database (see gridmap/models/tracking.py). The storage SRID comes from settings
+# (GRIDMAP_SRID), never a literal. Months are cut at local midnight
 # (TIME_ZONE); the tracking app's ``ensure_position_partitions`` creates later months the same
 # way, and moves rows out of the DEFAULT partition when it creates a month that already has some.
 
@@ -24,9 +24,7 @@ def _create_table_sql() -> str:
     flags = ", ".join(f"'{flag}'" for flag in FLAGS)
     return f"""
 CREATE TABLE gridmap_position (
-    device_id bigint NOT NULL
-        CONSTRAINT gridmap_position_device_fk REFERENCES gridmap_device (id)
-        DEFERRABLE INITIALLY DEFERRED,
+    device_id bigint NOT NULL,
     at timestamptz NOT NULL,
     team_id bigint NULL,
     geom geometry(Point, {int(settings.GRIDMAP_SRID)}) NOT NULL,
@@ -92,6 +90,7 @@ class Migration(migrations.Migration):
                         (
                             "device",
                             models.ForeignKey(
+                                db_constraint=False,
                                 on_delete=django.db.models.deletion.PROTECT,
                                 related_name="positions",
                                 to="gridmap.device",

@@ -3,13 +3,17 @@
 The table is partitioned by month on ``at`` (PostgreSQL declarative partitioning, ``PARTITION
 BY RANGE (at)``), which Django cannot create: migration 0006 creates it in SQL and records the
 model in the migration state only (SeparateDatabaseAndState). The model stays managed so that
-Django's flush truncates it with the devices it references; a later schema change to it must be
-written by hand the same way.
+Django's flush empties it too; a later schema change to it must be written by hand the same way.
 The primary key is ``(device_id, at)``: a partitioned table's unique keys must contain the
 partition key, and a unit's fix at a given instant is the same fix however often it is sent
 (a repeat is a duplicate, not a second row). Monthly partitions are created ahead by
 ``ensure_position_partitions`` (a command and a Celery beat task); a DEFAULT partition takes
 whatever falls outside them, so no fix is ever refused for lack of a partition.
+
+Neither ``device`` nor ``team`` is a foreign key in the database: the intake writes only the ids
+of devices it has just read and locked in the same transaction, and the per-row checks of a
+foreign key ran at every commit, about a tenth of a batch's database time (measured with
+bench/positions.py's raw insert: 4.7 → 4.1 ms per batch of 100 at production durability).
 
 Rows are written in bulk by ``tracking.services.positions`` (one INSERT … SELECT FROM unnest per
 batch), never saved one by one.
@@ -39,7 +43,11 @@ class Position(models.Model):
         INACCURATE = "inaccurate", _("inaccurate fix")
 
     pk = models.CompositePrimaryKey("device_id", "at")
-    device = models.ForeignKey("gridmap.Device", on_delete=models.PROTECT, related_name="positions")
+    #: No foreign key in the database (see the module docstring); Django's PROTECT still
+    #: refuses to delete a device that has positions.
+    device = models.ForeignKey(
+        "gridmap.Device", on_delete=models.PROTECT, related_name="positions", db_constraint=False
+    )
     at = models.DateTimeField(_("time of fix"))
     team = models.ForeignKey(
         "gridmap.Team",

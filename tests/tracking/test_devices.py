@@ -111,3 +111,11 @@ def test_the_partitions_command(db, capsys):
     assert f"gridmap_position_y{local.year:04d}m{local.month:02d}" in position_partitions()
     with pytest.raises(CommandError):
         call_command("ensure_position_partitions", "--months", "0")
+
+
+def test_a_device_with_positions_cannot_be_deleted(phone):
+    from django.db.models import ProtectedError
+
+    phone.post([fix("PHONE-1", timezone.now(), 100, 100)])
+    with pytest.raises(ProtectedError):
+        Device.objects.get(unit_id="PHONE-1").delete()
