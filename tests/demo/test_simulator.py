@@ -240,7 +240,6 @@ def _simulate(server, *, speed=100, **options) -> str:
     return out.getvalue()
 
 
-@pytest.mark.browser
 def test_the_loop_runs_by_itself(platform):
     log = _simulate(platform, once=4, seed=11, reject=0, rework=1, late=0)
     cases = list(Case.objects.order_by("pk"))
@@ -279,7 +278,6 @@ def _drove_there(case, events):
     assert fixes[0].geom.distance(case.geom) >= fixes[-1].geom.distance(case.geom)
 
 
-@pytest.mark.browser
 def test_some_reports_are_not_filed(platform):
     _simulate(platform, once=1, seed=3, reject=1)
     case = Case.objects.get()
@@ -288,7 +286,6 @@ def test_some_reports_are_not_filed(platform):
     assert reject.note in scenario.REJECT_REASONS
 
 
-@pytest.mark.browser
 def test_a_person_who_dispatches_first_is_followed(platform):
     """A dispatcher on the console sends the case to a team of their choice before the
     simulator's dispatcher does: the simulator sees the case dispatched and leaves it so, and

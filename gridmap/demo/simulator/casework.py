@@ -25,11 +25,13 @@ FINAL = {"closed": "closed", "rejected": "rejected", "void": "void", "merged": "
 
 
 def arrivals(sim: Simulation):
-    """Reports arrive as a Poisson stream of ``rate_per_min``; with ``once`` only that many."""
+    """Reports arrive as a Poisson stream of ``rate_per_min``; with ``once`` only that many
+    cases (a camera's repeat that joined an open case is replaced by another report)."""
     rng = sim.rng("arrivals")
     n = 0
-    while sim.once is None or n < sim.once:
-        if sim.open >= sim.max_open:
+    while True:
+        enough = sim.once is not None and n - sim.tally.endings["joined"] >= sim.once
+        if enough or sim.open >= sim.max_open:
             yield 30.0
             continue
         plan = plan_case(
