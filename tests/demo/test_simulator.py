@@ -119,6 +119,12 @@ def test_photos_are_real_jpegs():
     assert before != after
 
 
+def test_feedback_is_a_real_video():
+    clip = media.video()
+    assert clip is not None, "ffmpeg is installed by `make deps`"
+    assert clip[4:8] == b"ftyp" and len(clip) < 1_000_000
+
+
 def test_the_engine_runs_scripts_in_simulated_time():
     engine = Engine(speed=100)
     seen = []
@@ -257,7 +263,8 @@ def test_the_loop_runs_by_itself(platform):
         verdicts = [e.data.get("result") for e in events if e.kind == "verify"]
         assert verdicts == ["failed", "passed"], kinds
         assert kinds.count("handle") == 2 and kinds.count("arrive") == 2
-        assert case.evidence.filter(phase="after").count() == 2
+        assert case.evidence.filter(phase="after", media="photo").count() == 2
+        assert case.evidence.filter(phase="before", media="video").count() == 2  # 视频反馈
         _drove_there(case, events)
 
 

@@ -12,7 +12,7 @@ what a person may have done in between.
 import logging
 import time
 
-from .media import photo
+from .media import photo, video
 from .motion import fixes, route_to, spread, straight
 from .simulation import Job, Simulation, TeamState, now_utc
 
@@ -94,7 +94,7 @@ def work(sim: Simulation, team: TeamState, job: Job):
                 "feedback",
                 member,
                 data={"phase": "before", "note": "已到达现场"},
-                files=[("files", _photo(job, "feedback"))],
+                files=[("files", _feedback(job))],
             )
             if not fed_back:
                 return
@@ -146,6 +146,12 @@ def drive(sim: Simulation, team: TeamState, job: Job, target: tuple[float, float
         team.position = (lon, lat)
         yield from sim.fix_post(team, batch)
     team.position = target
+
+
+def _feedback(job: Job):
+    """A video from the scene when one can be made, else a photo."""
+    clip = video()
+    return ("feedback.mp4", clip, "video/mp4") if clip else _photo(job, "feedback")
 
 
 def _photo(job: Job, what: str, *, cleaned: bool = False):

@@ -2,11 +2,18 @@
 
 The platform recognises evidence by its content (a renamed file is refused), so the simulator
 sends genuine images: a scene of a street with a coloured blot for the problem before disposal,
-the same street clean after it, and a label saying what it shows.
+the same street clean after it, and a label saying what it shows. Feedback from the scene
+(视频反馈) is a two-second MP4 made by ffmpeg when it is installed (``make run`` installs it),
+else a photo.
 """
 
 import io
 import random
+import shutil
+import subprocess
+import tempfile
+from functools import lru_cache
+from pathlib import Path
 
 from PIL import Image, ImageDraw
 
@@ -33,3 +40,34 @@ def photo(*, label: str, seed: str, cleaned: bool = False) -> bytes:
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=70)
     return out.getvalue()
+
+
+@lru_cache(maxsize=1)
+def video() -> bytes | None:
+    """A two-second 320 x 240 MP4 (ffmpeg's test pattern), made once per run; None without
+    ffmpeg or when it fails."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "feedback.mp4"
+        command = [
+            ffmpeg,
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=10",
+            "-t",
+            "2",
+            "-c:v",
+            "mpeg4",
+            "-y",
+            str(out),
+        ]
+        try:
+            subprocess.run(command, check=True, timeout=30, capture_output=True)  # noqa: S603
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.read_bytes()
