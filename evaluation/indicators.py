@@ -137,8 +137,10 @@ def _case_sql(kind: str, scope_sql: str) -> tuple[str, dict]:
     by_stage = ",\n".join(
         f"count(*) FILTER (WHERE f.rep AND c.stage = '{s}') AS stage_{s}" for s in STAGES
     )
-    # Hashed subplans (one scan each, then a hash probe per case) where a per-case index probe
-    # would be slower; the missed-report check compares distances with ST_Distance on
+    # The per-case flags ``f`` are computed once per case (OFFSET 0 keeps the planner from
+    # copying their subqueries into every FILTER that reads them). Hashed subplans (one scan
+    # each, then a hash probe per case) where a per-case index probe would be slower; the
+    # missed-report check compares distances with ST_Distance on
     # purpose, so that the planner looks up same-category cases by the (category,
     # reported_at) index — a handful per two hours — instead of everything within 50 m ever.
     sql = f"""
@@ -185,6 +187,7 @@ def _case_sql(kind: str, scope_sql: str) -> tuple[str, dict]:
         AND EXISTS (SELECT 1 FROM cases_clock d
                     WHERE d.case_id = c.id AND d.kind = 'disposal' AND d.outcome <> 'cancelled'
                       AND d.due_at >= %(from)s AND d.due_at < %(to)s) AS due_open
+      OFFSET 0
     ) f
     WHERE ((c.reported_at >= %(from)s AND c.reported_at < %(to)s)
        OR (c.closed_at >= %(from)s AND c.closed_at < %(to)s)
