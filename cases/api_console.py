@@ -22,6 +22,7 @@ from gridmap.models import User
 
 from .console import console_cases, console_queue
 from .notify import CONSOLE_CHANNEL
+from .today import today_figures
 
 CONSOLE_ROLES = frozenset(
     {User.Role.COMMANDER, User.Role.DISPATCHER, User.Role.OPERATOR, User.Role.SHIFT_LEADER}
@@ -71,6 +72,15 @@ class ConsoleQueueView(APIView):
     def get(self, request):
         _check(request.user)
         return Response({"queue": console_queue(request.user)})
+
+
+class ConsoleTodayView(APIView):
+    """``GET /api/v1/console/today``: today's figures for the big screen (cases/today.py)."""
+
+    @extend_schema(responses={200: None})
+    def get(self, request):
+        _check(request.user)
+        return Response(today_figures(request.user))
 
 
 async def console_stream(request):

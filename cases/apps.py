@@ -29,6 +29,7 @@ class CasesConfig(AppConfig):
         register(
             Page("console", _("Console"), "console-page", roles=centre, landing=centre, order=10)
         )
+        register(Page("screen", _("Big screen"), "big-screen", roles=centre, order=11))
 
         register(
             Page(

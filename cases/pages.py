@@ -212,3 +212,22 @@ def _console_labels() -> dict:
         "overdue_by": _("overdue by"),
         "shown": _("shown"),
     }
+
+
+@page_required("screen")
+def big_screen(request: HttpRequest) -> HttpResponse:
+    """The big screen (指挥大屏) for the centre's video wall, made for 1920 x 1080: today's
+    figures, the most frequent problems, areas and hours, the sources, the live map and the
+    camera tiles of the first video wall."""
+    from cameras.models import VideoWall
+    from gridmap.views import _map_config
+
+    config = _map_config()
+    config["layersOn"] = ["water", "buildings", "roads", "district", "communities", "teams"]
+    config["screen"] = {
+        "clocks": {value: str(label) for value, label in Clock.Kind.choices},
+        "sources": {value: str(label) for value, label in Case.Source.choices},
+        "refreshMs": 10_000,
+    }
+    wall = VideoWall.objects.order_by("code").first()
+    return render(request, "cases/big_screen.html", {"map_config": config, "wall": wall})

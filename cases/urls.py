@@ -11,6 +11,7 @@ urlpatterns = [
     path("field/tasks", api_field.FieldTasksView.as_view(), name="field-tasks"),
     path("console/cases", api_console.ConsoleCasesView.as_view(), name="console-cases"),
     path("console/queue", api_console.ConsoleQueueView.as_view(), name="console-queue"),
+    path("console/today", api_console.ConsoleTodayView.as_view(), name="console-today"),
     path("console/stream", api_console.console_stream, name="console-stream"),
     path("teams", api_teams.TeamListView.as_view(), name="team-list"),
     path("teams/<str:code>/status", api_teams.TeamStatusView.as_view(), name="team-status"),
