@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 from openpyxl import load_workbook
 
 pytestmark = pytest.mark.django_db
@@ -14,8 +15,10 @@ PERIOD = ["--from", "2026-09-01", "--to", "2026-11-01"]
 
 
 def run(*args) -> str:
+    """The command's output, its messages in English (the source strings)."""
     out = io.StringIO()
-    call_command("evaluate", *args, stdout=out, stderr=io.StringIO())
+    with translation.override("en"):
+        call_command("evaluate", *args, stdout=out, stderr=io.StringIO())
     return out.getvalue()
 
 
