@@ -20,6 +20,9 @@ from .simulation import Job, Simulation, now_utc
 
 log = logging.getLogger("gridmap.demo.simulator")
 
+#: After this many refused steps in a row the simulator leaves the case alone.
+MAX_REFUSED = 5
+
 #: Stages where the case's story is over.
 FINAL = {"closed": "closed", "rejected": "rejected", "void": "void", "merged": "merged"}
 
@@ -67,7 +70,8 @@ def follow(sim: Simulation, plan: CasePlan, case_id: int):
     """Take the case through the centre's steps until it reaches a final stage."""
     operator = sim.cast.tokens["operator"]
     waited: set[str] = set()
-    while True:
+    refused = 0  # steps refused in a row: a few are normal (a person acted), many are a bug
+    while refused < MAX_REFUSED:
         case = yield from sim.case_read(case_id, operator)
         if case is None:
             return "failed"
@@ -79,20 +83,23 @@ def follow(sim: Simulation, plan: CasePlan, case_id: int):
             yield delay
             continue  # read it again: a person may have acted meanwhile
         if stage == "reported":
-            yield from _file_or_reject(sim, plan, case_id)
+            done = yield from _file_or_reject(sim, plan, case_id)
         elif stage == "registered":
             done = yield from dispatch(sim, plan, case)
-            if not done:
-                yield 60.0  # nobody to send now: the dispatch clock runs, as it would
         elif stage in ("dispatched", "on_scene"):
-            yield from _wait_for_team(sim, plan, case)
+            done = yield from _wait_for_team(sim, plan, case)
         elif stage == "handled" and not case.get("verified_at"):
-            yield from _verify(sim, plan, case)
+            done = yield from _verify(sim, plan, case)
             waited.discard("handled")  # after rework, the next verification waits again
         elif stage == "handled":
-            yield from sim.step(case_id, "close", sim.cast.tokens["shift_leader"])
+            done = yield from sim.step(case_id, "close", sim.cast.tokens["shift_leader"])
         else:
-            yield 30.0
+            done = False
+        refused = 0 if done else refused + 1
+        if not done:
+            yield 60.0  # e.g. nobody to send now: the dispatch clock runs, as it would
+    log.warning("case %s: giving up after %d refused steps", case_id, MAX_REFUSED)
+    return "failed"
 
 
 def _delay_before(plan: CasePlan, case: dict, waited: set[str]) -> float:
@@ -247,9 +254,9 @@ def _public_report(sim: Simulation, plan: CasePlan, snapshot):
 def _file_or_reject(sim: Simulation, plan: CasePlan, case_id: int):
     operator = sim.cast.tokens["operator"]
     if plan.reject_reason:
-        yield from sim.step(case_id, "reject", operator, data={"reason": plan.reject_reason})
-    else:
-        yield from sim.step(case_id, "file", operator)
+        data = {"reason": plan.reject_reason}
+        return (yield from sim.step(case_id, "reject", operator, data=data))
+    return (yield from sim.step(case_id, "file", operator))
 
 
 def dispatch(sim: Simulation, plan: CasePlan, case: dict):
@@ -319,14 +326,16 @@ def _wait_for_team(sim: Simulation, plan: CasePlan, case: dict):
     if team is None:
         log.info("case %s is with team %s, which the demo does not run", case["id"], team_code)
         yield 300.0
-        return
+        return True  # a person's business: wait and see
     job = sim.jobs.get(case["id"]) or Job(case["id"], plan, active=False)
     sim.jobs[case["id"]] = job
     if not job.active:
         job.active = True
         team.queue.append(job)
+    steps = job.steps
     while job.active:
         yield 5.0
+    return job.steps > steps
 
 
 def _verify(sim: Simulation, plan: CasePlan, case: dict):
@@ -338,4 +347,4 @@ def _verify(sim: Simulation, plan: CasePlan, case: dict):
     data = {"result": "failed" if rework else "passed"}
     if rework:
         data["note"] = sim.rng("rework", plan.n).choice(REWORK_NOTES)
-    yield from sim.step(case["id"], "verify", token, data=data)
+    return (yield from sim.step(case["id"], "verify", token, data=data))

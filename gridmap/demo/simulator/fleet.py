@@ -86,6 +86,7 @@ def work(sim: Simulation, team: TeamState, job: Job):
                 yield from sim.step(job.case_id, "arrive", member, data={"lon": lon, "lat": lat})
             ):
                 return
+            job.steps += 1
             log.info("%s arrived at case %s", team.cast.code, job.case_id)
         elif stage == "on_scene" and not fed_back:
             yield from _wait_parked(sim, team, plan.feedback_s)
@@ -98,16 +99,19 @@ def work(sim: Simulation, team: TeamState, job: Job):
             )
             if not fed_back:
                 return
+            job.steps += 1
         elif stage == "on_scene":
             yield from _wait_parked(sim, team, plan.disposal_s)
-            yield from sim.step(
+            handled = yield from sim.step(
                 job.case_id,
                 "handle",
                 member,
                 data={"note": "已处置完毕"},
                 files=[("files", _photo(job, "after", cleaned=True))],
             )
-            job.rounds += 1
+            if handled:
+                job.steps += 1
+                job.rounds += 1
             return
         else:
             return

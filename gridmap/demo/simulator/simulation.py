@@ -42,6 +42,7 @@ class Job:
     route: Path | None = None
     active: bool = False  # in its team's queue
     rounds: int = 0  # 1 after the first disposal; more after rework
+    steps: int = 0  # steps the team took on it (arrive, feedback, handle)
 
 
 @dataclass
