@@ -5,6 +5,10 @@ the recommendation, teams' positions moving to them, the cases closed (after rew
 """
 
 import io
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime
@@ -14,6 +18,7 @@ from importlib import import_module
 import pytest
 import requests
 from django.apps import apps as django_apps
+from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -334,3 +339,38 @@ def test_a_person_who_dispatches_first_is_followed(platform):
     dispatches = list(case.events.filter(kind="dispatch"))
     assert len(dispatches) == 1 and dispatches[0].actor == person
     _drove_there(case, list(case.events.order_by("at", "pk")))
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_a_stop_ends_it_cleanly(transactional_db, stop):
+    """With the platform down the simulator keeps trying (and says so); Ctrl-C (SIGINT) or
+    `make stop` (SIGTERM) ends it at once with its summary and status 0."""
+    _reference_data()
+    demo_load(directory=test_demo.FIXTURES)
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/"
+        f"{connection.settings_dict['NAME']}",
+        "GRIDMAP_DEMO_SIMULATOR": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "simulate_demo", "--url", f"http://127.0.0.1:{free_port()}"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if "trying again" in line:
+            break
+    process.send_signal(stop)
+    rest, _ = process.communicate(timeout=15)
+    output = "".join(lines) + rest
+    assert process.returncode == 0, output
+    assert "reading the district failed" in output
+    assert "simulate_demo: reported {}" in output
