@@ -11,7 +11,9 @@ platform is served by 2 web processes (gunicorn + uvicorn, as `make run` starts 
 - ``console_load_10k_s``: with 10,000 open cases, what the console page loads before it can be
   used: the page, the cases of the whole district in view and the queue (as the page asks,
   in parallel). Target <= 2 s. Beside it, ``raw_select_10k_s``: a plain SELECT of the same
-  10,000 points, the floor any console has to stand on.
+  10,000 points, the floor any console has to stand on. ``console_pan_s``: what a pan or zoom
+  asks for, the cases of a quarter of the district as points (target <= 0.5 s with the
+  drawing).
 
 Last line: JSON with both figures.
 """
@@ -156,6 +158,16 @@ def load_figures(server: WebServer, cookie: str) -> dict:
             started = time.perf_counter()
             sizes = list(pool.map(fetch, paths))
             timings.append(time.perf_counter() - started)
+    # A pan or zoom: the cases of a quarter of the district come as points (fewer than the
+    # aggregation threshold), what the page asks for after every move.
+    quarter = f"{west:.6f},{south:.6f},{(west + east) / 2:.6f},{(south + north) / 2:.6f}"
+    moves, shown = [], 0
+    for _ in range(LOADS):
+        started = time.perf_counter()
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        conn.request("GET", f"/api/v1/console/cases?bbox={quarter}", headers={"Cookie": cookie})
+        shown = len(json.loads(conn.getresponse().read())["cases"])
+        moves.append(time.perf_counter() - started)
     raw = []
     for _ in range(LOADS):
         started = time.perf_counter()
@@ -172,6 +184,8 @@ def load_figures(server: WebServer, cookie: str) -> dict:
         "console_load_10k_max_s": round(max(timings), 3),
         "console_cases_kb": round(sizes[1] / 1024, 1),
         "raw_select_10k_s": round(percentile(raw, 50), 4),
+        "console_pan_s": round(percentile(moves, 50), 3),
+        "console_pan_points": shown,
     }
 
 
@@ -221,6 +235,8 @@ def main() -> None:
             ("console load, slowest s", figures["console_load_10k_max_s"]),
             ("cases answer, kB", figures["console_cases_kb"]),
             ("raw SELECT of the same points, s", figures["raw_select_10k_s"]),
+            ("pan / zoom: cases of a quarter, s (target <= 0.5)", figures["console_pan_s"]),
+            ("pan / zoom: points drawn", figures["console_pan_points"]),
         ],
         figures,
     )
