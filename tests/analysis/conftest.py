@@ -1,11 +1,19 @@
-"""Fixtures of the analysis tests: the lattice district (tests/analysis/helpers.py), its users."""
+"""Fixtures of the analysis tests: the lattice district (tests/analysis/helpers.py), its users,
+English messages, and a chromium of the module's own."""
 
 import pytest
-from rest_framework.test import APIClient
+from django.utils import translation
 
 from tests.factories import UserFactory
 
-from .helpers import lattice_district
+from .helpers import english_client, lattice_district
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Commands and services speak English here (the API clients ask for it too)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -17,13 +25,40 @@ def lattice(db):
 def client_for(lattice):
     """An API client logged in as a new user of ``role`` (a community lead: of the west)."""
 
-    def make(role: str, **scope) -> APIClient:
+    def make(role: str, **scope):
         if role == "community_lead" and not scope:
             scope = {"community": lattice["west"]}
         user = UserFactory(username=f"{role}_{len(scope)}", role=role, **scope)
-        client = APIClient()
+        client = english_client()
         client.force_authenticate(user)
         client.user = user
         return client
 
     return make
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's chromium through Playwright, for one module (closed at its end, so that other
+    modules' browsers never run beside it)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors
+    yield page
+    context.close()

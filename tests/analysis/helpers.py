@@ -69,6 +69,16 @@ def lattice_order(grids: dict) -> list[tuple[int, int]]:
     return [rc for rc, g in sorted(grids.items(), key=lambda item: item[1].code)]
 
 
+def english_client():
+    """An API client whose requests ask for English (the platform speaks Chinese first): the
+    tests read the messages' English source strings."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_ACCEPT_LANGUAGE="en")
+    return client
+
+
 _serial = iter(range(1, 10**9))
 
 

@@ -4,9 +4,8 @@ within their community only (another community is a 404); other roles 403; nobod
 
 import numpy as np
 import pytest
-from rest_framework.test import APIClient
 
-from .helpers import CELL, SIDE, cases_add
+from .helpers import CELL, SIDE, cases_add, english_client
 
 RNG = np.random.default_rng(3)
 ENDPOINTS = [
@@ -40,7 +39,7 @@ def test_other_roles_may_not(cases, client_for, url, params, role):
 @pytest.mark.django_db
 @pytest.mark.parametrize(("url", "params"), ENDPOINTS)
 def test_not_logged_in(cases, url, params):
-    assert APIClient().get(url, params).status_code in (401, 403)
+    assert english_client().get(url, params).status_code in (401, 403)
 
 
 @pytest.mark.django_db
@@ -70,6 +69,6 @@ def test_lead_without_a_community_may_not(lattice, cases, client_for):
     from tests.factories import UserFactory
 
     user = UserFactory(username="lost_lead", role="community_lead")
-    client = APIClient()
+    client = english_client()
     client.force_authenticate(user)
     assert client.get("/api/v1/analysis/hotspots").status_code == 403

@@ -16,12 +16,13 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import transaction
-from rest_framework.test import APIClient
 
 from cases.models import Case
 from gridmap.demo.history import history_load
 from gridmap.demo.loader import demo_load
 from gridmap.models import ConstructionSite, PointOfInterest, UnitGrid, User
+
+from .helpers import english_client
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 
@@ -41,7 +42,7 @@ def demo_year(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def planner(demo_year):
-    client = APIClient()
+    client = english_client()
     client.force_authenticate(User.objects.get(username="planner"))
     return client
 

@@ -11,7 +11,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from django.conf import settings
-from rest_framework.test import APIClient
 
 from analysis import jobs
 from analysis.exports import export_read
@@ -20,7 +19,7 @@ from tests.cases.conftest import CeleryProcesses, wait_for
 from tests.conftest import TEST_REDIS_URL
 from tests.factories import UserFactory
 
-from .helpers import CELL, SIDE, cases_add, lattice_district
+from .helpers import CELL, SIDE, cases_add, english_client, lattice_district
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 RNG = np.random.default_rng(9)
@@ -40,7 +39,7 @@ def worker(tmp_path):
 
 @pytest.fixture
 def planner():
-    client = APIClient()
+    client = english_client()
     client.force_authenticate(UserFactory(username="planner_jobs", role="planner"))
     return client
 
@@ -79,7 +78,7 @@ def test_an_export_job_runs_with_progress_and_a_download_that_expires(worker, pl
     # The signed link works without logging in, gives the file, and is refused once expired.
     link = body["download"]
     assert link.startswith("http://testserver/api/v1/analysis/downloads/")
-    anonymous = APIClient()
+    anonymous = english_client()
     download = anonymous.get(link)
     assert download.status_code == 200
     content = b"".join(download.streaming_content)
@@ -98,7 +97,7 @@ def test_an_export_job_runs_with_progress_and_a_download_that_expires(worker, pl
     assert "expired" in expired.json()["detail"]
 
     # Someone else does not see the job.
-    other = APIClient()
+    other = english_client()
     other.force_authenticate(UserFactory(username="planner_other", role="planner"))
     assert other.get(job["url"]).status_code == 404
 

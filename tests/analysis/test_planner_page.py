@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gridmap.models import User
-from tests.browser.conftest import ARTIFACTS, browser, login, page  # noqa: F401 (fixtures)
+from tests.browser.conftest import ARTIFACTS, login
 from tests.factories import UserFactory
 
 from .helpers import CELL, SIDE, cases_add, lattice_district
@@ -28,7 +28,8 @@ def data():
     return lattice
 
 
-def test_planner_previews_downloads_and_reads_refusals(page, live_server, data):  # noqa: F811
+def test_planner_previews_downloads_and_reads_refusals(browser_page, live_server, data):
+    page = browser_page
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     login(page, live_server, "planner_li")
@@ -66,7 +67,8 @@ def test_planner_previews_downloads_and_reads_refusals(page, live_server, data):
     assert outside == []
 
 
-def test_other_roles_may_not_open_it(page, live_server, data):  # noqa: F811
+def test_other_roles_may_not_open_it(browser_page, live_server, data):
+    page = browser_page
     login(page, live_server, "dispatcher_wang")
     response = page.goto(f"{live_server.url}/planner/")
     assert response.status == 403
