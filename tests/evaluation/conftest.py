@@ -37,6 +37,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 from PIL import Image
 
 from cases.evidence import check_upload
@@ -46,6 +47,13 @@ from gridmap.models import User
 from tests.factories import CategoryFactory, UserFactory, ZoneFactory, lonlat, rect, small_district
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are asserted in English (the source strings), whatever LANGUAGE_CODE says."""
+    with translation.override("en"):
+        yield
 
 
 def at(month: int, day: int, hour: int, minute: int, second: int = 0) -> datetime:
