@@ -91,7 +91,7 @@ def test_a_deactivated_unit_is_refused(phone):
     Device.objects.filter(unit_id="PHONE-1").update(active=False)
     response = phone.post([fix("PHONE-1", timezone.now(), 100, 100)])
     assert response.status_code == 403
-    assert "deactivated" in response.json()["unit"][0]
+    assert "PHONE-1" in response.json()["unit"][0]
 
 
 @pytest.mark.parametrize(
