@@ -38,10 +38,12 @@ TRUCKS = 80
 MEASURE_S = 16.0
 ROUNDS = 4
 WARMUP_S = 3.0
-#: Batches prepared per unit (enough for the warm-up and all rounds at ~150 batches/s).
-BATCHES_PER_UNIT = 30
+#: Batches prepared per unit for the HTTP rounds (enough for the warm-up and all rounds at
+#: ~500 batches/s); the raw rounds cycle through the first ``RAW_BATCHES_PER_UNIT`` of them.
+BATCHES_PER_UNIT = 60
+RAW_BATCHES_PER_UNIT = 10
 #: Time shift (s) of the raw baseline's rows each time it runs through the prepared batches:
-#: longer than any unit's prepared period (30 batches x 100 fixes x 3 s).
+#: longer than any unit's period in them (10 batches x 100 fixes x 3 s).
 RAW_CYCLE_S = 9000.0
 
 
@@ -216,7 +218,7 @@ def raw_batches(units: Units, t0: datetime) -> list[dict]:
     ids = dict(Device.objects.values_list("unit_id", "id"))
     teams = dict(Device.objects.values_list("unit_id", "team_id"))
     out = []
-    for batch in range(BATCHES_PER_UNIT):
+    for batch in range(RAW_BATCHES_PER_UNIT):
         for unit in units.units:
             fixes = units.fixes(unit, batch, t0)
             out.append(
