@@ -24,7 +24,8 @@ def data():
     noise = RNG.uniform(1, SIDE * CELL - 1, size=(400, 2))
     cases_add(lattice, np.vstack([block, noise]))
     UserFactory(username="planner_li", role=User.Role.PLANNER)
-    UserFactory(username="dispatcher_wang", role=User.Role.DISPATCHER)
+    # Not a dispatcher: they land on the console, whose live stream never ends in the test server.
+    UserFactory(username="head_wang", role=User.Role.DEPARTMENT_HEAD)
     return lattice
 
 
@@ -65,10 +66,14 @@ def test_planner_previews_downloads_and_reads_refusals(browser_page, live_server
     assert page.js_errors == []
     outside = [u for u in requests if not u.startswith((live_server.url, "data:", "blob:"))]
     assert outside == []
+    page.wait_for_load_state("networkidle")
 
 
 def test_other_roles_may_not_open_it(browser_page, live_server, data):
     page = browser_page
-    login(page, live_server, "dispatcher_wang")
+    login(page, live_server, "head_wang")
     response = page.goto(f"{live_server.url}/planner/")
     assert response.status == 403
+    # Let the page's style sheets finish: a response cut off by closing the browser leaves the
+    # live server's thread waiting, and the test process with it.
+    page.wait_for_load_state("networkidle")
