@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -29,6 +30,8 @@ from .services import analysis_check, analysis_run
 logger = logging.getLogger(__name__)
 
 LINK_TTL_S = int(getattr(settings, "GRIDMAP_ANALYSIS_LINK_TTL_S", 3600))
+#: Finished jobs (and their files) are removed this long after they finished.
+KEEP_S = int(getattr(settings, "GRIDMAP_ANALYSIS_KEEP_S", 7 * 24 * 3600))
 SIGNER_SALT = "gridmap.analysis.download"
 
 
@@ -112,7 +115,24 @@ def job_run(job_id) -> AnalysisJob | None:
     job.message = "done"
     job.finished_at = timezone.now()
     job.save()
+    jobs_cleanup()
     return job
+
+
+def jobs_cleanup(*, keep_s: float | None = None) -> int:
+    """Remove finished jobs older than ``keep_s`` seconds (``GRIDMAP_ANALYSIS_KEEP_S``, a week)
+    with their files; returns how many. Run after every job, so files never pile up."""
+    cutoff = timezone.now() - timedelta(seconds=KEEP_S if keep_s is None else keep_s)
+    old = AnalysisJob.objects.filter(
+        status__in=[AnalysisJob.Status.DONE, AnalysisJob.Status.FAILED], finished_at__lt=cutoff
+    )
+    removed = 0
+    for job in old:
+        if job.file:
+            job.file.delete(save=False)
+        job.delete()
+        removed += 1
+    return removed
 
 
 def _fail(job: AnalysisJob, message: str) -> AnalysisJob:

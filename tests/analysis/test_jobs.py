@@ -6,6 +6,7 @@ data is committed) and the test run's own Redis, where this process sends the ta
 """
 
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -130,3 +131,24 @@ def test_bad_jobs_are_refused_at_once(planner):
         assert response.status_code == 400, (payload, response.content)
         assert field in response.json()
     assert not AnalysisJob.objects.exists()
+
+
+def test_old_jobs_and_their_files_are_removed():
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    user = UserFactory(username="planner_old", role="planner")
+    old = AnalysisJob.objects.create(kind="export", user=user, status="done")
+    old.file.save("cases.csv", ContentFile(b"x"), save=False)
+    old.finished_at = timezone.now() - timedelta(days=8)
+    old.save()
+    fresh = AnalysisJob.objects.create(
+        kind="export", user=user, status="done", finished_at=timezone.now()
+    )
+    path = Path(old.file.path)
+    assert path.exists()
+    assert jobs.jobs_cleanup() == 1
+    assert not path.exists()
+    assert list(AnalysisJob.objects.values_list("pk", flat=True)) == [fresh.pk]
