@@ -88,6 +88,10 @@ async def console_stream(request):
     user = await request.auser()
     if not user.is_authenticated:
         return HttpResponse(status=401)
+    if not hasattr(request, "scope"):
+        # Served by a WSGI server (runserver, a test's live server), an endless stream would
+        # hold a worker thread for ever: say "come back later" and let EventSource retry.
+        return HttpResponse("retry: 15000\n\n", content_type="text/event-stream")
     if not may_use_console(user):
         return HttpResponse(status=403)
 

@@ -73,6 +73,10 @@ async def inbox_stream(request):
     user = await request.auser()
     if not user.is_authenticated:
         return HttpResponse(status=401)
+    if not hasattr(request, "scope"):
+        # Served by a WSGI server (runserver, a test's live server), an endless stream would
+        # hold a worker thread for ever: say "come back later" and let EventSource retry.
+        return HttpResponse("retry: 15000\n\n", content_type="text/event-stream")
     try:
         since = int(request.headers.get("Last-Event-ID") or request.GET.get("since") or 0)
     except ValueError:

@@ -6,11 +6,14 @@ it never touches the data of a running `make run` instance.
 
 import os
 import shutil
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 from django.conf import settings
+
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, AsgiServer
 
 
 def _redis_url_with_db(url: str, db: int) -> str:
@@ -55,3 +58,67 @@ def _clean_redis():
     client.flushdb()
     yield
     client.close()
+
+
+@pytest.fixture(autouse=True)
+def _english_in_the_test_process():
+    """Messages made in the test process (services, commands, validation) in English, the source
+    strings the assertions read. The platform itself speaks zh-Hans first: pages whatever the
+    browser asks (the middleware), API answers by Accept-Language (see ``client``)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def client():
+    """Django's test client as an English-speaking API client (Accept-Language: en); a test of
+    the Chinese answers asks for them per request."""
+    from django.test import Client
+
+    return Client(headers={"Accept-Language": "en"})
+
+
+# --- Browser tests (Playwright + Debian's chromium): one Playwright session per test run --------
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"chromium is not installed at {CHROMIUM}: run `make deps` (apt: chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot(page):
+    def take(name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path))
+        return path
+
+    return take
+
+
+@pytest.fixture
+def asgi_server(transactional_db):
+    server = AsgiServer()
+    yield server
+    server.stop()

@@ -37,20 +37,11 @@ def client_for(lattice):
     return make
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    """Debian's chromium through Playwright, for one module (closed at its end, so that other
-    modules' browsers never run beside it)."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+@pytest.fixture
+def chromium(browser):
+    """The test run's one chromium (tests/conftest.py): a second Playwright session in the same
+    process fails."""
+    return browser
 
 
 @pytest.fixture

@@ -1,13 +1,14 @@
 """Browser tests: Playwright driving Debian's chromium (no browser download), headless.
 
 Screenshots go to ``test-artifacts/`` (git-ignored) so that a run can be looked at afterwards.
+The fixtures (``browser``, ``page``, ``screenshot``, ``asgi_server``) live in tests/conftest.py so
+that every test directory shares the one Playwright session a test run may have; the helpers
+are here.
 """
 
 import os
 import shutil
 from pathlib import Path
-
-import pytest
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # around it are still plain synchronous calls.
@@ -26,44 +27,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"chromium is not installed at {CHROMIUM}: run `make deps` (apt: chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def screenshot(page):
-    def take(name: str) -> Path:
-        ARTIFACTS.mkdir(exist_ok=True)
-        path = ARTIFACTS / f"{name}.png"
-        page.screenshot(path=str(path))
-        return path
-
-    return take
-
-
-def login(page, live_server, username: str, password: str = "pw") -> None:  # noqa: S107
-    page.goto(f"{live_server.url}/accounts/login/")
+def login(page, live_server, username: str, password: str = "pw", next_path: str = "") -> None:  # noqa: S107
+    """Sign in through the login form; land on the role's page, or on ``next_path``."""
+    page.goto(f"{live_server.url}/accounts/login/" + (f"?next={next_path}" if next_path else ""))
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
@@ -154,10 +120,3 @@ class AsgiServer:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:  # a worker stuck in a stream
             self.process.kill()
-
-
-@pytest.fixture
-def asgi_server(transactional_db):
-    server = AsgiServer()
-    yield server
-    server.stop()

@@ -31,7 +31,7 @@ def test_the_map_draws_the_district_layers_and_a_grid_click_names_it(
 ):
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
-    login(page, live_server, "commander")
+    login(page, live_server, "commander", next_path="/map/")
     assert page.url.endswith("/map/")
     page.wait_for_function("window.gridmap && window.gridmap.layers.grids.getLayers().length > 0")
     page.wait_for_function("window.gridmap.layers.teams.getLayers().length > 0")

@@ -29,7 +29,6 @@ from openpyxl import load_workbook
 from cameras.coverage import coverage_compute, coverage_current, covered_parts
 from cameras.models import Camera
 from gridmap.models import User
-from tests.browser.conftest import browser, page, screenshot  # noqa: F401
 from tests.factories import RoadFactory, UserFactory, lonlat, point, small_district
 
 DISC_50 = math.pi * 50**2
@@ -225,7 +224,7 @@ def test_the_report_download_is_scoped(client, district):
 
 
 @pytest.mark.browser
-def test_the_html_report_draws_the_map_offline(district, tmp_path, page, screenshot):  # noqa: F811
+def test_the_html_report_draws_the_map_offline(district, tmp_path, page, screenshot):
     path = tmp_path / "coverage.html"
     call_command("coverage_report", "--out", str(path), stdout=io.StringIO())
     requests = []

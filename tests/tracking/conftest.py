@@ -1,6 +1,6 @@
 """Fixtures of the tracking tests: the small hand-drawn district (tests/factories.py, 400 m x
-300 m, team TM1), devices with their own tokens, and the browser and Celery fixtures of
-tests/browser and tests/cases."""
+300 m, team TM1), devices with their own tokens, and the Celery fixtures of tests/cases (the
+browser's are in tests/conftest.py)."""
 
 from datetime import datetime
 
@@ -8,7 +8,6 @@ import pytest
 from django.test import Client
 
 from gridmap.models import Device, Vehicle
-from tests.browser.conftest import browser, page, screenshot  # noqa: F401
 from tests.cases.conftest import broker, celery_factory  # noqa: F401
 from tests.factories import lonlat, small_district
 from tracking.services.devices import device_register, device_token_issue
