@@ -85,7 +85,9 @@ def test_the_api_says_422_outside_the_district(client, district):
 
 def test_the_api_spots_swapped_coordinates(client, district):
     lon, lat = lonlat(100, 100)
-    response = client.get(reverse("geocode"), {"lon": lat, "lat": lon})
+    response = client.get(
+        reverse("geocode"), {"lon": lat, "lat": lon}, HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
     assert response.status_code == 400
     assert "经度和纬度是否写反了" in response.json()["lat"][0]
 
