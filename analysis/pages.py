@@ -23,12 +23,18 @@ def _labels() -> dict:
         "byWeek": _("Cases per week"),
         "byCategory": _("Cases by category"),
         "classes": {
+            # xgettext:no-python-format
             "hot_99": _("hot spot, 99 % confidence"),
+            # xgettext:no-python-format
             "hot_95": _("hot spot, 95 % confidence"),
+            # xgettext:no-python-format
             "hot_90": _("hot spot, 90 % confidence"),
             "not_significant": _("not significant"),
+            # xgettext:no-python-format
             "cold_90": _("cold spot, 90 % confidence"),
+            # xgettext:no-python-format
             "cold_95": _("cold spot, 95 % confidence"),
+            # xgettext:no-python-format
             "cold_99": _("cold spot, 99 % confidence"),
         },
         "trends": {
