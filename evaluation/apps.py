@@ -7,3 +7,27 @@ class EvaluationConfig(AppConfig):
 
     name = "evaluation"
     verbose_name = _("Evaluation")
+
+    def ready(self) -> None:
+        from gridmap.navigation import Page, register
+
+        register(
+            Page(
+                "evaluation",
+                _("Evaluation"),
+                "evaluation-page",
+                roles=frozenset(
+                    {
+                        "evaluator",
+                        "commander",
+                        "office_head",
+                        "planner",
+                        "admin",
+                        "community_lead",
+                        "department_head",
+                    }
+                ),
+                landing=frozenset({"evaluator"}),
+                order=60,
+            )
+        )

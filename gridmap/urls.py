@@ -32,6 +32,7 @@ urlpatterns = [
     path("wall/", include("cameras.page_urls")),
     path("planner/", include("analysis.page_urls")),
     path("", include("cases.page_urls")),
+    path("", include("evaluation.page_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/import/", admin_import.import_view, name="admin-import"),

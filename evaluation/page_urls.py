@@ -1,0 +1,5 @@
+from django.urls import path
+
+from . import pages
+
+urlpatterns = [path("evaluation/", pages.evaluation_page, name="evaluation-page")]
