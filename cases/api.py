@@ -104,6 +104,19 @@ def _detail_queryset(user):
     )
 
 
+def parse_bbox(value: str) -> tuple[float, float, float, float]:
+    """``min_lon,min_lat,max_lon,max_lat`` (WGS-84) from a query parameter; 400 otherwise."""
+    try:
+        minx, miny, maxx, maxy = (float(v) for v in value.split(","))
+    except ValueError:
+        raise ValidationError(
+            {"bbox": [_("bbox must be four numbers: min_lon,min_lat,max_lon,max_lat.")]}
+        ) from None
+    if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
+        raise ValidationError({"bbox": [_("bbox is not a valid WGS-84 box.")]})
+    return minx, miny, maxx, maxy
+
+
 class CaseFilter(django_filters.FilterSet):
     """Filters of the case list; area and organisation filters take codes."""
 
@@ -136,15 +149,7 @@ class CaseFilter(django_filters.FilterSet):
         return queryset.filter(Exists(late)) if value else queryset.exclude(Exists(late))
 
     def filter_bbox(self, queryset, name, value):
-        try:
-            minx, miny, maxx, maxy = (float(v) for v in value.split(","))
-        except ValueError:
-            raise ValidationError(
-                {"bbox": [_("bbox must be four numbers: min_lon,min_lat,max_lon,max_lat.")]}
-            ) from None
-        if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
-            raise ValidationError({"bbox": [_("bbox is not a valid WGS-84 box.")]})
-        box = Polygon.from_bbox((minx, miny, maxx, maxy))
+        box = Polygon.from_bbox(parse_bbox(value))
         box.srid = 4326
         return queryset.filter(geom__intersects=box)
 

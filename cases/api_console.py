@@ -6,22 +6,19 @@ carries no history: after a dropped connection the page reloads the cases and th
 the database holds (the page does that on every reconnection).
 """
 
-import asyncio
-import json
-
-import redis.asyncio as aioredis
-from django.conf import settings
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gridmap.models import User
 
+from .api import parse_bbox
 from .console import console_cases, console_queue
 from .notify import CONSOLE_CHANNEL
+from .sse import channel_messages, sse_event, sse_response, wsgi_refusal
 from .today import today_figures
 
 CONSOLE_ROLES = frozenset(
@@ -42,17 +39,7 @@ def _check(user) -> None:
 
 
 def _bbox(value: str | None):
-    if not value:
-        return None
-    try:
-        west, south, east, north = (float(v) for v in value.split(","))
-    except ValueError:
-        raise ValidationError(
-            {"bbox": [_("bbox must be four numbers: min_lon,min_lat,max_lon,max_lat.")]}
-        ) from None
-    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-        raise ValidationError({"bbox": [_("bbox is not a valid WGS-84 box.")]})
-    return west, south, east, north
+    return parse_bbox(value) if value else None
 
 
 class ConsoleCasesView(APIView):
@@ -88,37 +75,22 @@ async def console_stream(request):
     user = await request.auser()
     if not user.is_authenticated:
         return HttpResponse(status=401)
-    if not hasattr(request, "scope"):
-        # Served by a WSGI server (runserver, a test's live server), an endless stream would
-        # hold a worker thread for ever: say "come back later" and let EventSource retry.
-        return HttpResponse("retry: 15000\n\n", content_type="text/event-stream")
     if not may_use_console(user):
         return HttpResponse(status=403)
+    if refusal := wsgi_refusal(request):
+        return refusal
 
     async def events():
-        client = aioredis.Redis.from_url(settings.CELERY_BROKER_URL)
-        pubsub = client.pubsub()
+        messages = channel_messages(CONSOLE_CHANNEL, keepalive_s=KEEPALIVE_S)
         try:
-            await pubsub.subscribe(CONSOLE_CHANNEL)
+            await anext(messages)
             yield "retry: 1000\n: connected\n\n"
-            while True:
-                message = await pubsub.get_message(
-                    ignore_subscribe_messages=True, timeout=KEEPALIVE_S
-                )
-                if message is None:
+            async for payload in messages:
+                if payload is None:
                     yield ": keepalive\n\n"
-                    continue
-                payload = json.loads(message["data"])
-                kind = payload.get("type", "message")
-                data = json.dumps(payload, ensure_ascii=False, default=str)
-                yield f"event: {kind}\ndata: {data}\n\n"
-        except asyncio.CancelledError:
-            raise
+                else:
+                    yield sse_event(payload, event=payload.get("type", "message"))
         finally:
-            await pubsub.aclose()
-            await client.aclose()
+            await messages.aclose()
 
-    response = StreamingHttpResponse(events(), content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
-    return response
+    return sse_response(events())

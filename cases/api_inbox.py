@@ -6,13 +6,8 @@ last notification it saw (``Last-Event-ID``, which EventSource does by itself) a
 everything newer from the database: nothing is missed while the connection was down.
 """
 
-import asyncio
-import json
-
-import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
-from django.conf import settings
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
@@ -20,6 +15,7 @@ from rest_framework.views import APIView
 
 from .models import Notification
 from .notify import user_channel
+from .sse import channel_messages, sse_event, sse_response, wsgi_refusal
 
 KEEPALIVE_S = 20
 
@@ -73,10 +69,8 @@ async def inbox_stream(request):
     user = await request.auser()
     if not user.is_authenticated:
         return HttpResponse(status=401)
-    if not hasattr(request, "scope"):
-        # Served by a WSGI server (runserver, a test's live server), an endless stream would
-        # hold a worker thread for ever: say "come back later" and let EventSource retry.
-        return HttpResponse("retry: 15000\n\n", content_type="text/event-stream")
+    if refusal := wsgi_refusal(request):
+        return refusal
     try:
         since = int(request.headers.get("Last-Event-ID") or request.GET.get("since") or 0)
     except ValueError:
@@ -90,40 +84,27 @@ async def inbox_stream(request):
         ]
 
     async def events():
-        client = aioredis.Redis.from_url(settings.CELERY_BROKER_URL)
-        pubsub = client.pubsub()
+        messages = channel_messages(user_channel(user.pk), keepalive_s=KEEPALIVE_S)
         try:
-            await pubsub.subscribe(user_channel(user.pk))
+            await anext(messages)  # subscribed: what comes now is not missed
             last = since
             for item in await missed(since) if since else []:
                 last = item["id"]
                 yield _sse(item, item["id"])
             yield ": connected\n\n"
-            while True:
-                message = await pubsub.get_message(
-                    ignore_subscribe_messages=True, timeout=KEEPALIVE_S
-                )
-                if message is None:
+            async for payload in messages:
+                if payload is None:
                     yield ": keepalive\n\n"
                     continue
-                payload = json.loads(message["data"])
                 if payload.get("id", 0) <= last:
                     continue
                 last = payload.get("id", last)
                 yield _sse(payload, payload.get("id"))
-        except asyncio.CancelledError:
-            raise
         finally:
-            await pubsub.aclose()
-            await client.aclose()
+            await messages.aclose()
 
-    response = StreamingHttpResponse(events(), content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
-    return response
+    return sse_response(events())
 
 
 def _sse(payload: dict, event_id) -> str:
-    data = json.dumps(payload, ensure_ascii=False, default=str)
-    head = f"id: {event_id}\n" if event_id is not None else ""
-    return f"{head}event: notification\ndata: {data}\n\n"
+    return sse_event(payload, event="notification", event_id=event_id)
