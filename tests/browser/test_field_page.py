@@ -150,6 +150,7 @@ def test_a_new_task_arrives_without_a_reload(phone, asgi_server, world, client):
     page = phone
     sign_in(page, asgi_server, world["member"])
     page.get_by_test_id("no-tasks").wait_for()
+    page.wait_for_function("window.fieldPage && window.fieldPage.connected", timeout=20_000)
     case = dispatched(client, world, x=60, y=60)
     page.get_by_test_id("toast").wait_for(timeout=10_000)
     page.locator(f"[data-case='{case.pk}']").wait_for(timeout=10_000)

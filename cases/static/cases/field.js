@@ -330,6 +330,11 @@
 
   if (window.EventSource) {
     const stream = new EventSource("/api/v1/notifications/stream");
+    window.fieldPage = { connected: false };
+    stream.addEventListener("open", () => {
+      window.fieldPage.connected = true;
+      loadTasks(); // after a reconnection too: what came meanwhile
+    });
     stream.addEventListener("notification", (event) => {
       let note = {};
       try {
