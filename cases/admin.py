@@ -22,6 +22,7 @@ from .models import (
     Clock,
     Delivery,
     Notification,
+    PublicRating,
     ResponsibilityRule,
     TeamStatusChange,
     WorkingDayException,
@@ -270,3 +271,13 @@ class TeamStatusChangeAdmin(ReadOnlyAdmin):
     list_display = ["at", "team", "from_status", "to_status", "cause", "case", "actor"]
     list_filter = ["to_status", "cause", "team"]
     date_hierarchy = "at"
+
+
+@admin.register(PublicRating)
+class PublicRatingAdmin(ReadOnlyAdmin):
+    """Citizens' ratings of their closed reports (群众满意度), as the evaluation reads them."""
+
+    list_display = ["rated_at", "case", "score", "comment"]
+    list_filter = ["score"]
+    search_fields = ["case__number", "case__tracking", "comment"]
+    date_hierarchy = "rated_at"

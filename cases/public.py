@@ -302,11 +302,17 @@ class RatingRefused(Exception):
         self.status = status
 
 
+#: The lowest of the five stars that counts as satisfied (满意) in the evaluation's public
+#: satisfaction rate: 4 and 5 are satisfied, 1–3 are not.
+SATISFIED_FROM = 4
+
+
 def public_rating_add(*, case: Case, score, comment: str = "") -> PublicRating:
     """The reporter's rating (群众满意度) of a closed case: ``score`` 1–5 and a comment, once.
 
     The case row is locked while checking, and the one-to-one key refuses a second rating that
-    slips past the check."""
+    slips past the check. The rating is also a ``satisfaction`` event of the case (satisfied
+    from ``SATISFIED_FROM`` stars), which the evaluation's public satisfaction rate reads."""
     try:
         score = int(score)
     except (TypeError, ValueError):
@@ -327,9 +333,22 @@ def public_rating_add(*, case: Case, score, comment: str = "") -> PublicRating:
                 )
             if PublicRating.objects.filter(case=locked).exists():
                 raise RatingRefused("score", _("This case was already rated."), status=409)
-            return PublicRating.objects.create(
+            rating = PublicRating.objects.create(
                 case=locked, score=score, comment=comment, rated_at=timezone.now()
             )
+            CaseEvent.objects.create(
+                case=locked,
+                kind="satisfaction",
+                at=rating.rated_at,
+                from_stage=locked.stage,
+                to_stage=locked.stage,
+                data={
+                    "satisfied": score >= SATISFIED_FROM,
+                    "score": score,
+                    "channel": "public",
+                },
+            )
+            return rating
     except IntegrityError as exc:
         raise RatingRefused("score", _("This case was already rated."), status=409) from exc
 

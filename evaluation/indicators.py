@@ -30,7 +30,8 @@ Definitions (CJ/T 292 as cities publish it; ../shared/reference/standards.md). T
   inspectors have no shift rows yet, so every hour counts.)
 - valid-report rate (有效上报率) = inspector reports filed / inspector reports.
 - public satisfaction (满意度) = ``satisfaction`` events with ``data.satisfied`` true / all such
-  events in the period (no data until a callback step records them).
+  events in the period; a citizen's rating of their closed report writes one (satisfied from
+  4 of 5 stars, ``cases.public.SATISFIED_FROM``).
 - attendance (出勤率), teams and departments: shifts with a check-in / (those + absences);
   punctuality: on-time check-ins / check-ins. No rows: no data (never 0 %).
 - stage durations: mean, median and 90th percentile of the clocks stopped in the period, in
