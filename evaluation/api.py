@@ -25,6 +25,7 @@ from .indicators import Period, Scope
 from .report import monthly_report_xlsx
 from .scores import WeightsError
 from .selectors import evaluate, period_check
+from .trends import TrendInputError, kind_check, month_parse, unit_find, unit_trend
 from .units import KINDS
 
 #: Roles that see every unit's figures.
@@ -158,3 +159,39 @@ class MonthlyReportView(APIView):
         response = HttpResponse(data, content_type=XLSX)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
+
+
+class TrendView(APIView):
+    """One unit's last twelve calendar months up to ``month`` (default: this month so far):
+    score, grade, rank among all units and every rate, month by month (oldest first)."""
+
+    @extend_schema(
+        operation_id="evaluation_trend",
+        parameters=[
+            OpenApiParameter("by", str, required=True, enum=list(KINDS)),
+            OpenApiParameter("unit", str, required=True, description="a unit's code, or id"),
+            OpenApiParameter("month", str, description="YYYY-MM, not in the future"),
+        ],
+        responses={200: None, 400: None, 403: None, 404: None},
+    )
+    def get(self, request):
+        params = request.query_params
+        try:
+            kind = kind_check(params.get("by"))
+        except TrendInputError as exc:
+            raise ValidationError({"by": str(exc)}) from None
+        try:
+            month = month_parse(params.get("month"))
+        except TrendInputError as exc:
+            raise ValidationError({"month": str(exc)}) from None
+        access = access_for(request.user, kind)
+        key = params.get("unit") or ""
+        try:
+            unit = unit_find(kind, key, access)
+        except LookupError:
+            return Response({"detail": _("No unit %(unit)s.") % {"unit": key}}, status=404)
+        try:
+            trend = unit_trend(kind, unit, month, scope=access.scope)
+        except WeightsError as exc:
+            return _weights_failed(exc)
+        return Response(trend.as_json())

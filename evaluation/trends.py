@@ -19,7 +19,6 @@ from django.utils.translation import gettext as _
 
 from cases.models import Case
 
-from .api import Access
 from .report import month_period, months_back
 from .scores import weights_for
 from .selectors import evaluate
@@ -64,9 +63,10 @@ def month_parse(text: str | None, *, today: date | None = None) -> date:
     return first
 
 
-def unit_find(kind: str, key: str | None, access: Access) -> Unit:
+def unit_find(kind: str, key: str | None, access) -> Unit:
     """The unit of ``kind`` named by its code (or username), or by its id; LookupError when
-    there is none the caller may see (another community's unit reads as unknown)."""
+    there is none the caller may see (another community's unit reads as unknown). ``access``
+    is what ``api.access_for`` gives the caller."""
     if not key:
         raise LookupError(key)
     found = next((u for u in units_of(kind) if key in (u.key, str(u.id))), None)
@@ -115,6 +115,20 @@ class MonthPoint:
             return None
         return (self.row["indicators"].get(name) or {}).get("value")
 
+    def as_json(self) -> dict:
+        row = self.row or {}
+        return {
+            "month": self.label,
+            "status": self.status,
+            "score": self.score,
+            "grade": self.grade,
+            "grade_colour": self.grade_colour,
+            "rank": self.rank,
+            "ranked": self.ranked,
+            "reported": row.get("counts", {}).get("reported", 0),
+            "indicators": {k: v["value"] for k, v in row.get("indicators", {}).items()},
+        }
+
 
 @dataclass
 class Trend:
@@ -139,6 +153,17 @@ class Trend:
         if before is None or before.rank is None or self.current.rank is None:
             return None
         return before.rank - self.current.rank
+
+    def as_json(self) -> dict:
+        return {
+            "by": self.kind,
+            "unit": self.unit.as_json(),
+            "month": self.current.label,
+            "key_rates": self.key_rates,
+            "rank_change": self.rank_change,
+            "score_change": self.score_change,
+            "months": [p.as_json() for p in self.months],
+        }
 
     @property
     def score_change(self) -> float | None:

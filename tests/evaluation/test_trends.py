@@ -75,3 +75,39 @@ def test_bad_months_and_kinds_are_named():
         kind_check("street")
     with pytest.raises(TrendInputError, match="by= one of"):
         kind_check(None)
+
+
+URL = "/api/v1/evaluation/trend"
+
+
+def test_the_trend_api_gives_each_month_and_refuses_bad_input(client, history):
+    client.force_login(history.evaluator)
+    answer = client.get(URL, {"by": "team", "unit": "TM1", "month": "2026-10"})
+    assert answer.status_code == 200
+    data = answer.json()
+    assert data["unit"]["key"] == "TM1" and len(data["months"]) == 12
+    rows = evaluate("team", month_period(date(2026, 9, 1))).rows
+    september = next(r.as_json() for r in rows if r.unit.key == "TM1")
+    shown = data["months"][-2]
+    assert shown["month"] == "2026-09" and shown["score"] == september["score"]
+    assert shown["indicators"]["closure_rate"] == september["indicators"]["closure_rate"]["value"]
+    assert shown["indicators"]["satisfaction_rate"] is None  # no data, not 0
+    assert data["months"][0]["status"] == "no cases"
+    for params, field in [
+        ({"by": "street", "unit": "TM1"}, "by"),
+        ({"unit": "TM1"}, "by"),
+        ({"by": "team", "unit": "TM1", "month": "2026-1"}, "month"),
+        ({"by": "team", "unit": "TM1", "month": "2999-01"}, "month"),
+    ]:
+        answer = client.get(URL, params)
+        assert answer.status_code == 400 and field in answer.json(), params
+    assert client.get(URL, {"by": "team", "unit": "TM9"}).status_code == 404
+
+
+def test_the_trend_api_is_scoped_as_the_pages(client, history):
+    area = history.area
+    client.force_login(UserFactory(role=User.Role.COMMUNITY_LEAD, community=area["c2"]))
+    assert client.get(URL, {"by": "community", "unit": area["c2"].code}).status_code == 200
+    for key in (area["c1"].code, str(area["c1"].pk)):
+        assert client.get(URL, {"by": "community", "unit": key}).status_code == 404
+    assert client.get(URL, {"by": "team", "unit": "TM1"}).status_code == 403
