@@ -55,6 +55,7 @@ def test_from_the_ranking_to_a_units_trend_and_its_printable_report(
     september = team_row(date(2026, 9, 1))
     closure = page.locator("[data-testid=indicator-row][data-unit=TM1] [data-name=closure_rate]")
     assert closure.inner_text() == f"{september['indicators']['closure_rate']['value']:g} %"
+    page.screenshot(path=str(screenshot("evaluation-ranking")), full_page=True)
 
     page.get_by_test_id("unit-link").first.click()
     page.get_by_test_id("unit-view").wait_for()
