@@ -331,7 +331,9 @@ def test_a_person_who_dispatches_first_is_followed(platform):
 
     person_thread = threading.Thread(target=dispatch_first)
     person_thread.start()
-    _simulate(platform, speed=30, once=1, seed=4, reject=0, rework=0, late=0)
+    # The simulated dispatcher waits 3 minutes (6 real seconds): the person is first, however
+    # loaded the machine.
+    _simulate(platform, speed=30, once=1, seed=4, reject=0, rework=0, late=0, dispatch_wait=180)
     person_thread.join()
     assert chosen["status"] == 200
     case = Case.objects.get()

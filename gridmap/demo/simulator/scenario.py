@@ -98,11 +98,14 @@ class Place:
 
 @dataclass(frozen=True)
 class Shares:
-    """How often things go differently: rejected at filing, reworked, late."""
+    """How often things go differently (rejected at filing, reworked, late), and how long the
+    dispatcher leaves a filed case to people on the console."""
 
     reject: float = 0.1
     rework: float = 0.15
     late: float = 0.15
+    #: Simulated seconds the dispatcher waits after filing; ``None``: drawn from 8–40 s.
+    dispatch_wait_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -199,7 +202,7 @@ def plan_case(
         # The 5-minute filing and 1-minute dispatch clocks are met; a late team leaves after
         # a while and crawls, so its 10-minute arrival and 3-minute feedback clocks run out.
         filing_s=rng.uniform(20, 150),
-        dispatch_s=rng.uniform(8, 40),
+        dispatch_s=_dispatch_wait(rng, shares),
         depart_s=rng.uniform(540, 660) if late else rng.uniform(10, 60),
         speed_kmh=rng.uniform(6, 9) if late else rng.uniform(22, 35),
         feedback_s=rng.uniform(200, 300) if late else rng.uniform(30, 120),
@@ -207,6 +210,11 @@ def plan_case(
         verify_s=rng.uniform(60, 300),
         close_s=rng.uniform(20, 120),
     )
+
+
+def _dispatch_wait(rng: random.Random, shares: Shares) -> float:
+    drawn = rng.uniform(8, 40)  # drawn in any case, so the rest of the story stays the same
+    return drawn if shares.dispatch_wait_s is None else shares.dispatch_wait_s
 
 
 def next_arrival_s(rng: random.Random, rate_per_min: float) -> float:

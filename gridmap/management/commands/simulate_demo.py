@@ -106,6 +106,13 @@ class Command(BaseCommand):
             default=Shares.late,
             help="share of slow teams, late on site (default: %(default)s)",
         )
+        parser.add_argument(
+            "--dispatch-wait",
+            type=_positive(float),
+            metavar="SECONDS",
+            help="simulated seconds the dispatcher waits after a case is filed (default: "
+            "8–40 s, drawn): a longer wait leaves a person on the console time to dispatch first",
+        )
 
     def handle(self, *args, **options):
         if not settings.GRIDMAP_DEMO_SIMULATOR:
@@ -127,7 +134,12 @@ class Command(BaseCommand):
             engine=engine,
             seed=seed,
             rate_per_min=options["rate"],
-            shares=Shares(reject=options["reject"], rework=options["rework"], late=options["late"]),
+            shares=Shares(
+                reject=options["reject"],
+                rework=options["rework"],
+                late=options["late"],
+                dispatch_wait_s=options["dispatch_wait"],
+            ),
             once=options["once"],
             max_open=options["max_open"],
         )
