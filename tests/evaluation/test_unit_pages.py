@@ -182,3 +182,45 @@ def test_a_community_lead_sees_their_own_community_and_no_other(client, history)
     )
     client.force_login(UserFactory(role=User.Role.FIELD_MEMBER))
     assert client.get("/evaluation/unit/", {"by": "team", "unit": "TM1"}).status_code == 403
+
+
+def test_a_department_head_sees_their_department_and_no_other(client, history):
+    from tests.factories import DepartmentFactory
+
+    department = history.category.department
+    other = DepartmentFactory(code="D-OTHER", name="另一个部门")
+    client.force_login(UserFactory(role=User.Role.DEPARTMENT_HEAD, department=department))
+    own = client.get(
+        "/evaluation/unit/", {"by": "department", "unit": department.code, "month": "2026-09"}
+    )
+    assert own.status_code == 200 and cell(own.content.decode(), "unit-name").startswith(
+        department.name
+    )
+    for key in (other.code, str(other.pk)):
+        assert (
+            client.get(
+                "/evaluation/report/", {"by": "department", "unit": key, "month": "2026-09"}
+            ).status_code
+            == 404
+        )
+    assert (
+        client.get(
+            "/evaluation/unit/", {"by": "community", "unit": history.area["c1"].code}
+        ).status_code
+        == 403
+    )
+
+
+def test_an_inspector_is_named_by_username_and_scored_on_their_own_rates(client, history):
+    client.force_login(history.evaluator)
+    page = client.get("/evaluation/unit/", {"by": "inspector", "unit": "insp", "month": "2026-09"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    # The trend's columns are the rates an inspector's score weighs.
+    for label in ("Valid reports (有效上报率)", "Missed reports (漏报率)"):
+        assert f'<th class="num">{label}</th>' in html
+    rows = evaluate("inspector", month_period(date(2026, 9, 1))).rows
+    row = next(r.as_json() for r in rows if r.unit.key == "insp")
+    block = re.search(r'data-month="2026-09">(.*?)</tr>', html, re.S).group(1)
+    assert row["score"] is not None
+    assert cell(block, "trend-score") == str(row["score"])
