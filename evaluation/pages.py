@@ -32,7 +32,7 @@ from .indicators import Period
 from .report import month_period, months_back
 from .scores import WeightsError
 from .selectors import evaluate, period_check
-from .trends import TrendInputError, kind_check, month_parse, unit_find, unit_trend
+from .trends import EARLIEST_YEAR, TrendInputError, kind_check, month_parse, unit_find, unit_trend
 from .units import KINDS, LABELS
 
 
@@ -58,6 +58,8 @@ def evaluation_page(request: HttpRequest) -> HttpResponse:
         kind = "team"
     evaluation = None
     if not errors:
+        errors += _period_bounds(start)
+    if not errors:
         try:
             period_check(start, end)
             access = access_for(request.user, kind)
@@ -81,6 +83,20 @@ def evaluation_page(request: HttpRequest) -> HttpResponse:
         "stage_heads": list(display.STAGE_NAMES.values()),
     }
     return render(request, "evaluation/page.html", context)
+
+
+def _period_bounds(start: date) -> list[str]:
+    """A period before the calendar this platform knows, or starting after today, has no
+    figures: said so (instead of a failed query)."""
+    if start.year < EARLIEST_YEAR:
+        return [_("Give a period from %(year)s on.") % {"year": EARLIEST_YEAR}]
+    today = timezone.localdate()
+    if start > today:
+        return [
+            _("The period starts after today (%(today)s): there are no figures yet.")
+            % {"today": today.isoformat()}
+        ]
+    return []
 
 
 def _unit_query(kind: str, key: str, month: date) -> str:

@@ -25,6 +25,8 @@ from .selectors import evaluate
 from .units import KINDS, Unit, units_by_id, units_of
 
 TREND_MONTHS = 12
+#: Months before this year are refused (their twelve months back would leave the calendar).
+EARLIEST_YEAR = 1990
 
 
 class TrendInputError(ValueError):
@@ -55,6 +57,11 @@ def month_parse(text: str | None, *, today: date | None = None) -> date:
         raise TrendInputError(
             _("%(value)r is not a month: give month= as YYYY-MM (e.g. 2026-10).") % {"value": text}
         ) from None
+    if first.year < EARLIEST_YEAR:
+        raise TrendInputError(
+            _("%(month)s is too early: give a month from %(year)s on.")
+            % {"month": text, "year": EARLIEST_YEAR}
+        )
     if first > today.replace(day=1):
         raise TrendInputError(
             _("%(month)s is in the future: give this month (%(now)s) or an earlier one.")

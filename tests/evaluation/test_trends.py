@@ -67,6 +67,7 @@ def test_bad_months_and_kinds_are_named():
         ("2026-13", "YYYY-MM"),
         ("Oct", "YYYY-MM"),
         ("2026-1", "YYYY-MM"),
+        ("0001-01", "too early"),
     ]:
         with pytest.raises(TrendInputError, match=words):
             month_parse(text, today=today)

@@ -133,6 +133,8 @@ def test_the_ranking_has_the_indicator_tables_and_links_to_each_unit(client, his
         ({"unit": "TM1", "month": "2026-10"}, 400, "by= one of"),
         ({"by": "team", "unit": "TM1", "month": "10/2026"}, 400, "YYYY-MM"),
         ({"by": "team", "unit": "TM1", "month": "2099-01"}, 400, "future"),
+        ({"by": "team", "unit": "TM1", "month": "0001-01"}, 400, "too early"),
+        ({"by": "team", "unit": "TM1", "month": "2026-10-01"}, 400, "YYYY-MM"),
         ({"by": "team", "unit": "TM9", "month": "2026-10"}, 404, "TM9"),
         ({"by": "team", "month": "2026-10"}, 404, "unit="),
     ],
@@ -224,3 +226,18 @@ def test_an_inspector_is_named_by_username_and_scored_on_their_own_rates(client,
     block = re.search(r'data-month="2026-09">(.*?)</tr>', html, re.S).group(1)
     assert row["score"] is not None
     assert cell(block, "trend-score") == str(row["score"])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"from": "0001-01-01", "to": "0001-02-01", "by": "team"},
+        {"from": "9999-12-01", "to": "9999-12-31", "by": "team"},
+    ],
+)
+def test_the_ranking_explains_dates_out_of_range(client, params):
+    small_district()
+    client.force_login(UserFactory(role=User.Role.EVALUATOR))
+    page = client.get("/evaluation/", params)
+    assert page.status_code == 200
+    assert cell(page.content.decode(), "errors")
