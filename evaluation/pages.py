@@ -58,7 +58,7 @@ def evaluation_page(request: HttpRequest) -> HttpResponse:
         kind = "team"
     evaluation = None
     if not errors:
-        errors += _period_bounds(start)
+        errors += _period_bounds(start, end)
     if not errors:
         try:
             period_check(start, end)
@@ -85,11 +85,17 @@ def evaluation_page(request: HttpRequest) -> HttpResponse:
     return render(request, "evaluation/page.html", context)
 
 
-def _period_bounds(start: date) -> list[str]:
-    """A period before the calendar this platform knows, or starting after today, has no
-    figures: said so (instead of a failed query)."""
+#: The longest period the page evaluates (its previous period, as long, must still be a date).
+LONGEST_PERIOD_DAYS = 366 * 30
+
+
+def _period_bounds(start: date, end: date) -> list[str]:
+    """A period before the calendar this platform knows, starting after today, or longer than
+    thirty years has no figures: said so (instead of a failed query)."""
     if start.year < EARLIEST_YEAR:
         return [_("Give a period from %(year)s on.") % {"year": EARLIEST_YEAR}]
+    if (end - start).days > LONGEST_PERIOD_DAYS:
+        return [_("Give a period of at most thirty years.")]
     today = timezone.localdate()
     if start > today:
         return [

@@ -233,6 +233,7 @@ def test_an_inspector_is_named_by_username_and_scored_on_their_own_rates(client,
     [
         {"from": "0001-01-01", "to": "0001-02-01", "by": "team"},
         {"from": "9999-12-01", "to": "9999-12-31", "by": "team"},
+        {"from": "2026-01-01", "to": "9999-12-31", "by": "team"},
     ],
 )
 def test_the_ranking_explains_dates_out_of_range(client, params):
