@@ -111,7 +111,7 @@ def test_from_the_ranking_to_a_units_trend_and_its_printable_report(
     assert page.js_errors == []
 
 
-def test_the_report_fits_a_phone(browser, live_server, history, tmp_path):
+def test_the_pages_fit_a_phone(browser, live_server, history, tmp_path):
     context = browser.new_context(locale="zh-CN", **PHONE)
     phone = context.new_page()
     try:
@@ -128,6 +128,14 @@ def test_the_report_fits_a_phone(browser, live_server, history, tmp_path):
         box = phone.locator("[data-testid=chart] svg").first.bounding_box()
         assert 0 < box["width"] <= 360
         phone.screenshot(path=str(tmp_path / "evaluation-report-phone.png"), full_page=True)
+        for path, testid in [
+            ("/evaluation/unit/?by=team&unit=TM1&month=2026-09", "unit-view"),
+            ("/evaluation/?from=2026-09-01&to=2026-10-01&by=team", "indicator-table"),
+        ]:
+            phone.goto(live_server.url + path)
+            phone.get_by_test_id(testid).wait_for()
+            width = phone.evaluate("document.documentElement.scrollWidth")
+            assert width <= phone.evaluate("window.innerWidth"), f"{path} scrolls sideways"
     finally:
         context.close()
 
