@@ -174,6 +174,7 @@ def fill(first: int, last: int, seed: float) -> float:
     from django.conf import settings
     from django.db import connection
 
+    from cases.durations import durations_fill
     from cases.models import Category
     from gridmap.models import Community, ResponsibilityZone, Team, User
 
@@ -214,6 +215,7 @@ def fill(first: int, last: int, seed: float) -> float:
         cursor.execute(_ZONE_SQL)
         for spec in _CLOCKS:
             cursor.execute(_clock_sql(*spec))
+        durations_fill()  # as the archive importer does
         for spec in _EVENTS:
             cursor.execute(_event_sql(*spec))
         cursor.execute(_EXTRA_EVENTS_SQL)

@@ -62,6 +62,7 @@ from gridmap.models import (
 from gridmap.services.bulk_geocode import Areas, areas_load, lonlat_assign
 
 from .calendar import due_after
+from .durations import durations_fill
 from .models import Case, CaseEvent, Category, Clock
 from .services import FUTURE_SKEW, TRACKING_ALPHABET
 
@@ -1396,6 +1397,7 @@ def archive_import(
             for name, build in tables:
                 table = build()
                 _copy(cursor, name, table, progress(f"write {name}", table.num_rows))
+            durations_fill(case_ids=ids)
         # Deferred foreign keys are checked at commit: part of the import's time.
         committed = progress("commit", 1)
     committed(1)

@@ -81,7 +81,11 @@ def clocks_stop(case: Case, kinds, *, at: datetime) -> list[Clock]:
             _unpause(clock, at)
         clock.met_at = at
         clock.outcome = Clock.Outcome.MET if at <= clock.due_at else Clock.Outcome.LATE
-    Clock.objects.bulk_update(stopped, ["met_at", "outcome", "paused_at", "paused_s", "due_at"])
+        # As durations.duration_sql computes it for rows written in bulk.
+        clock.duration_s = round(elapsed(clock.started_at, at, clock.limit_unit) - clock.paused_s)
+    Clock.objects.bulk_update(
+        stopped, ["met_at", "outcome", "paused_at", "paused_s", "due_at", "duration_s"]
+    )
     return stopped
 
 

@@ -314,6 +314,19 @@ class Case(models.Model):
             models.Index(fields=["category", "reported_at"], name="case_category_reported"),
             models.Index(fields=["community", "reported_at"], name="case_community_reported"),
             models.Index(fields=["source", "external_id"], name="case_source_external"),
+            # Period-bounded reads of the evaluation (考核): cases reported or closed in it.
+            models.Index(fields=["reported_at"], name="case_reported_at"),
+            models.Index(
+                fields=["closed_at"], name="case_closed_at", condition=Q(closed_at__isnull=False)
+            ),
+            # The missed-report rule (漏报) looks for an inspector's report of the same category
+            # nearby shortly before: read from the index alone.
+            models.Index(
+                fields=["category", "reported_at"],
+                include=["geom"],
+                name="case_inspector_reports",
+                condition=Q(source="inspector"),
+            ),
         ]
         constraints = [
             valid_geometry("case"),
@@ -376,7 +389,15 @@ class CaseEvent(models.Model):
         verbose_name = _("case event")
         verbose_name_plural = _("case events")
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["case", "at"], name="caseevent_case_at")]
+        indexes = [
+            models.Index(fields=["case", "at"], name="caseevent_case_at"),
+            # Reworked cases (返工: a verification sent the case back), for the evaluation.
+            models.Index(
+                fields=["case"],
+                name="caseevent_rework",
+                condition=Q(kind="verify", to_stage="dispatched"),
+            ),
+        ]
         constraints = [
             valid_geometry("caseevent"),
             models.UniqueConstraint(
@@ -485,6 +506,10 @@ class Clock(models.Model):
     extended_s = models.FloatField(default=0)
     met_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OPEN)
+    #: When stopped (met or late): how long it ran, in whole seconds of its own measure (wall
+    #: clock for minute limits, working time otherwise) less its pauses. Written once, as the
+    #: outcome is, so that evaluation reads durations instead of recomputing working time.
+    duration_s = models.IntegerField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -499,6 +524,17 @@ class Clock(models.Model):
                 condition=Q(outcome="open", escalated_at__isnull=True, paused_at__isnull=True),
             ),
             models.Index(fields=["case", "kind"], name="clock_case_kind"),
+            # The evaluation (考核) reads the clocks that stopped in a period, and the running
+            # ones that fell due in it.
+            models.Index(
+                fields=["met_at"], name="clock_stopped_at", condition=Q(outcome__in=["met", "late"])
+            ),
+            models.Index(fields=["due_at"], name="clock_open_due", condition=Q(outcome="open")),
+            models.Index(
+                fields=["case"],
+                name="clock_late_disposal",
+                condition=Q(kind="disposal", outcome="late"),
+            ),
         ]
 
     def __str__(self) -> str:

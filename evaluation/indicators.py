@@ -49,7 +49,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from cases.calendar import working_calendar
 from cases.models import Case, Category
 
 from .units import KINDS, MAPPING_TABLE, is_simple, mapping_create_sql, mapping_sql
@@ -68,8 +67,6 @@ CLOCK_OWNER = {
 }
 MISSED_RADIUS_M = 50.0
 MISSED_WINDOW_H = 2.0
-#: How far back the working-time table for stage durations reaches before the period.
-DURATION_LOOKBACK_DAYS = 400
 FILED_STAGES = ("registered", "dispatched", "on_scene", "handled", "closed")
 OPEN_STAGES = ("reported", "registered", "dispatched", "on_scene", "handled")
 
@@ -131,71 +128,58 @@ class Figures:
 
 
 def _case_sql(kind: str, scope_sql: str) -> tuple[str, dict]:
+    """Cases of the period grouped by unit, source, stage and their flags (a few hundred rows
+    per unit kind), from which ``case_counts`` adds up every count.
+
+    Each flag is computed once per case, and only where it can matter: the look-ups a flag
+    needs (a file event of a voided case, an overdue disposal clock of a case still open at
+    the end, a patrol zone and an inspector's report nearby) are lateral probes behind a
+    condition the planner checks first, so that most cases cost none; the reworked and late
+    sets come whole from their small partial indexes (cases migration 0010). Grouping by the
+    flags replaces forty-odd FILTER aggregates evaluated on every case."""
     mapping, params = mapping_sql(kind)
-    by_source = ",\n".join(
-        f"count(*) FILTER (WHERE f.rep AND c.source = '{s}') AS source_{s}" for s in SOURCES
-    )
-    by_stage = ",\n".join(
-        f"count(*) FILTER (WHERE f.rep AND c.stage = '{s}') AS stage_{s}" for s in STAGES
-    )
-    # The per-case flags ``f`` are computed once per case (OFFSET 0 keeps the planner from
-    # copying their subqueries into every FILTER that reads them). Hashed subplans (one scan
-    # each, then a hash probe per case) where a per-case index probe would be slower; the
-    # missed-report check compares distances with ST_Distance on
-    # purpose, so that the planner looks up same-category cases by the (category,
-    # reported_at) index — a handful per two hours — instead of everything within 50 m ever.
     sql = f"""
-    SELECT m.unit_id,
-      count(*) FILTER (WHERE f.rep) AS reported,
-      {by_source},
-      {by_stage},
-      count(*) FILTER (WHERE f.rep AND f.filed) AS filed,
-      count(*) FILTER (WHERE f.rep AND f.filed AND m.own_filing) AS own_filed,
-      count(*) FILTER (WHERE f.rep AND f.filed AND m.own_filing AND c.stage = 'void')
-        AS own_filed_void,
-      count(*) FILTER (WHERE f.rep AND m.own_report) AS reports,
-      count(*) FILTER (WHERE f.rep AND m.own_report AND f.filed) AS reports_filed,
-      count(*) FILTER (WHERE f.closed_in) AS closed,
-      count(*) FILTER (WHERE f.closed_in AND f.reworked) AS closed_reworked,
-      count(*) FILTER (WHERE f.closed_in AND c.id IN (
-        SELECT case_id FROM cases_clock WHERE kind = 'disposal' AND outcome = 'late'))
+    SELECT m.unit_id, c.source, c.stage, m.own_filing, m.own_report, x.rep, y.filed,
+      x.closed_in, x.reworked, x.closed_in AND c.id IN (
+        SELECT case_id FROM cases_clock WHERE kind = 'disposal' AND outcome = 'late')
         AS closed_late,
-      count(*) FILTER (WHERE f.due_open) AS due_not_closed,
-      count(*) FILTER (WHERE f.due_open AND f.reworked) AS due_not_closed_reworked,
-      count(*) FILTER (WHERE f.rep AND f.filed AND c.source IN ('public', 'hotline')
-        AND c.id IN (
-          SELECT pz.case_id FROM cases_case_zones pz JOIN gridmap_responsibilityzone z
-            ON z.id = pz.responsibilityzone_id AND z.kind = 'patrol')
-        AND NOT EXISTS (
-          SELECT 1 FROM cases_case r
-          WHERE r.category_id = c.category_id AND r.source = 'inspector'
-            AND r.reported_at <= c.reported_at
-            AND r.reported_at >= c.reported_at - %(missed_s)s * interval '1 second'
-            AND ST_Distance(r.geom, c.geom) <= %(missed_m)s)
-      ) AS missed
+      due.x IS NOT NULL AS due_open,
+      pz.x IS NOT NULL AND near.x IS NULL AS missed,
+      count(*) AS n
     FROM cases_case c
     {mapping}
     CROSS JOIN LATERAL (SELECT
       c.reported_at >= %(from)s AND c.reported_at < %(to)s AS rep,
       c.stage = 'closed' AND c.closed_at >= %(from)s AND c.closed_at < %(to)s AS closed_in,
-      c.source <> 'self' AND (c.stage = ANY(%(filed_stages)s) OR (c.stage IN ('void', 'merged')
-        AND EXISTS (SELECT 1 FROM cases_caseevent fe
-                    WHERE fe.case_id = c.id AND fe.kind = 'file'))) AS filed,
-      c.id IN (SELECT case_id FROM cases_caseevent
-               WHERE kind = 'verify' AND to_stage = 'dispatched') AS reworked,
       (c.stage = ANY(%(open_stages)s) OR (c.stage = 'closed' AND c.closed_at >= %(to)s))
-        AND c.reported_at < %(to)s
-        AND EXISTS (SELECT 1 FROM cases_clock d
-                    WHERE d.case_id = c.id AND d.kind = 'disposal' AND d.outcome <> 'cancelled'
-                      AND d.due_at >= %(from)s AND d.due_at < %(to)s) AS due_open
-      OFFSET 0
-    ) f
+        AS open_at_end,
+      c.id IN (SELECT case_id FROM cases_caseevent
+               WHERE kind = 'verify' AND to_stage = 'dispatched') AS reworked) x
+    LEFT JOIN LATERAL (SELECT 1 AS x FROM cases_caseevent fe
+      WHERE c.stage IN ('void', 'merged') AND fe.case_id = c.id AND fe.kind = 'file'
+      LIMIT 1) fl ON TRUE
+    CROSS JOIN LATERAL (SELECT c.source <> 'self'
+      AND (c.stage = ANY(%(filed_stages)s) OR fl.x IS NOT NULL) AS filed) y
+    LEFT JOIN LATERAL (SELECT 1 AS x FROM cases_clock d
+      WHERE x.open_at_end AND d.case_id = c.id AND d.kind = 'disposal'
+        AND d.outcome <> 'cancelled' AND d.due_at >= %(from)s AND d.due_at < %(to)s
+      LIMIT 1) due ON TRUE
+    LEFT JOIN LATERAL (SELECT 1 AS x FROM cases_case_zones pz
+      JOIN gridmap_responsibilityzone z ON z.id = pz.responsibilityzone_id AND z.kind = 'patrol'
+      WHERE x.rep AND y.filed AND c.source IN ('public', 'hotline') AND pz.case_id = c.id
+      LIMIT 1) pz ON TRUE
+    LEFT JOIN LATERAL (SELECT 1 AS x FROM cases_case r
+      WHERE pz.x IS NOT NULL AND r.category_id = c.category_id AND r.source = 'inspector'
+        AND r.reported_at <= c.reported_at
+        AND r.reported_at >= c.reported_at - %(missed_s)s * interval '1 second'
+        AND ST_Distance(r.geom, c.geom) <= %(missed_m)s
+      LIMIT 1) near ON TRUE
     WHERE ((c.reported_at >= %(from)s AND c.reported_at < %(to)s)
        OR (c.closed_at >= %(from)s AND c.closed_at < %(to)s)
        OR (c.reported_at < %(to)s AND (c.stage = ANY(%(open_stages)s)
            OR (c.stage = 'closed' AND c.closed_at >= %(to)s))))
       AND m.unit_id IS NOT NULL{scope_sql}
-    GROUP BY m.unit_id
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
     """
     params.update(
         missed_s=MISSED_WINDOW_H * 3600,
@@ -204,6 +188,38 @@ def _case_sql(kind: str, scope_sql: str) -> tuple[str, dict]:
         open_stages=list(OPEN_STAGES),
     )
     return sql, params
+
+
+def case_counts(rows: list[dict]) -> dict:
+    """One unit's case counts from its grouped rows (``_case_sql``)."""
+    out: dict = {}
+
+    def add(name: str, n: int) -> None:
+        out[name] = out.get(name, 0) + n
+
+    for row in rows:
+        n, own_filed = row["n"], row["filed"] and row["own_filing"]
+        if row["rep"]:
+            add("reported", n)
+            add(f"source_{row['source']}", n)
+            add(f"stage_{row['stage']}", n)
+            if row["filed"]:
+                add("filed", n)
+                add("missed", n if row["missed"] else 0)
+            if own_filed:
+                add("own_filed", n)
+                add("own_filed_void", n if row["stage"] == "void" else 0)
+            if row["own_report"]:
+                add("reports", n)
+                add("reports_filed", n if row["filed"] else 0)
+        if row["closed_in"]:
+            add("closed", n)
+            add("closed_reworked", n if row["reworked"] else 0)
+            add("closed_late", n if row["closed_late"] else 0)
+        if row["due_open"]:
+            add("due_not_closed", n)
+            add("due_not_closed_reworked", n if row["reworked"] else 0)
+    return out
 
 
 def _category_sql(kind: str, scope_sql: str) -> tuple[str, dict]:
@@ -221,50 +237,19 @@ def _category_sql(kind: str, scope_sql: str) -> tuple[str, dict]:
     return sql, params
 
 
-def _working_seconds_sql(column: str, *, fixed_offset: bool) -> str:
-    """Working seconds from the first day of the days table to ``column`` (SQL): the working
-    seconds of the days before, plus those of its own day up to its local time.
-
-    When the zone kept one UTC offset over the table's days (China: always), local time is
-    plain arithmetic on the epoch — far cheaper per row than ``AT TIME ZONE``."""
-    if fixed_offset:
-        local = f"(extract(epoch FROM {column}) + %(offset_s)s)"
-        index = f"(floor({local} / 86400)::int - %(day0_n)s + 1)"
-        tod = f"({local} - floor({local} / 86400) * 86400)"
-    else:
-        zoned = f"({column} AT TIME ZONE %(tz)s)"
-        index = f"({zoned}::date - %(day0)s::date + 1)"
-        tod = f"extract(epoch FROM {zoned}::time)"
-    parts = []
-    for start, end in working_calendar().periods:
-        a = start.hour * 3600 + start.minute * 60 + start.second
-        b = end.hour * 3600 + end.minute * 60 + end.second
-        parts.append(f"greatest(0, least({tod}, {b}) - {a})")
-    today = " + ".join(parts) or "0"
-    return (
-        f"((%(cum)s::float8[])[{index}] "
-        f"+ CASE WHEN (%(working)s::bool[])[{index}] THEN {today} ELSE 0 END)"
-    )
-
-
-def _clock_sql(kind: str, scope_sql: str, *, fixed_offset: bool) -> tuple[str, dict]:
+def _clock_sql(kind: str, scope_sql: str) -> tuple[str, dict]:
     """Clocks that stopped in the period or ran overdue in it, as a histogram: (unit, kind,
     met, ended, duration in whole seconds) → how many.
 
     Plain counts grouped by hashing (no DISTINCT, no ordered-set aggregate, which would sort
     every row); means and percentiles are read off the histogram, exactly for durations in
-    whole seconds."""
+    whole seconds. The durations are the clocks' own (``duration_s``, written when they
+    stopped), so that the groups are plain columns whose number the planner knows (extended
+    statistics, cases migration 0010) and aggregates in parallel workers."""
     mapping, params = mapping_sql(kind)
     owner = " ".join(f"WHEN '{k}' THEN m.{flag}" for k, flag in CLOCK_OWNER.items())
-    end = _working_seconds_sql("k.met_at", fixed_offset=fixed_offset)
-    start = _working_seconds_sql("k.started_at", fixed_offset=fixed_offset)
     sql = f"""
-    SELECT m.unit_id, k.kind, k.outcome = 'met' AS met, k.outcome <> 'open' AS ended,
-      round(CASE WHEN k.outcome = 'open' THEN NULL
-                 WHEN k.limit_unit = 'minutes'
-                 THEN extract(epoch FROM k.met_at - k.started_at) - k.paused_s
-                 ELSE {end} - {start} - k.paused_s END)::bigint AS dur_s,
-      count(*) AS n
+    SELECT m.unit_id, k.kind, k.outcome, k.duration_s AS dur_s, count(*) AS n
     FROM cases_clock k
     JOIN cases_case c ON c.id = k.case_id
     {mapping}
@@ -272,7 +257,7 @@ def _clock_sql(kind: str, scope_sql: str, *, fixed_offset: bool) -> tuple[str, d
         OR (k.outcome = 'open' AND k.paused_at IS NULL
             AND k.due_at >= %(from)s AND k.due_at < %(until)s))
       AND m.unit_id IS NOT NULL AND CASE k.kind {owner} ELSE FALSE END{scope_sql}
-    GROUP BY 1, 2, 3, 4, 5
+    GROUP BY 1, 2, 3, 4
     """
     return sql, params
 
@@ -321,9 +306,9 @@ def clocks_from_histogram(rows: list[dict]) -> dict:
     for row in rows:
         kind, n = row["kind"], row["n"]
         out[f"{kind}_counted"] = out.get(f"{kind}_counted", 0) + n
-        if row["met"]:
+        if row["outcome"] == "met":
             out[f"{kind}_met"] = out.get(f"{kind}_met", 0) + n
-        if row["ended"] and row["dur_s"] is not None:
+        if row["outcome"] != "open" and row["dur_s"] is not None:
             durations.setdefault(kind, []).append((row["dur_s"], n))
     for kind, histogram in durations.items():
         histogram.sort()
@@ -350,32 +335,6 @@ def _attendance_sql(kind: str) -> str | None:
     WHERE a.at >= %(from)s AND a.at < %(to)s AND {unit} IS NOT NULL
     GROUP BY {unit}
     """
-
-
-def working_days_table(start: datetime, end: datetime) -> dict:
-    """Days from ``DURATION_LOOKBACK_DAYS`` before ``start`` to ``end``, each with the working
-    seconds of all days before it, for working durations in SQL (W(b) − W(a))."""
-    calendar = working_calendar()
-    day = (start - timedelta(days=DURATION_LOOKBACK_DAYS)).astimezone(calendar.tz).date()
-    last = end.astimezone(calendar.tz).date() + timedelta(days=1)
-    days, cum, working = [], [], []
-    total = 0.0
-    while day <= last:
-        is_working = calendar.is_working_day(day)
-        days.append(day)
-        cum.append(total)
-        working.append(is_working)
-        if is_working:
-            total += calendar.day_seconds
-        day += timedelta(days=1)
-    out = {"day0": days[0], "cum": cum, "working": working}
-    offsets = {datetime.combine(d, datetime.min.time(), calendar.tz).utcoffset() for d in days}
-    if len(offsets) == 1:
-        offset = offsets.pop().total_seconds()
-        out["offset_s"] = offset
-        # The days table's first day as a day number of the local epoch.
-        out["day0_n"] = (days[0] - date(1970, 1, 1)).days
-    return out
 
 
 #: Settings of the evaluation's transaction. JIT compilation cost ~2 s per query (the many
@@ -423,15 +382,17 @@ def figures_compute(kind: str, period: Period, *, scope: Scope | None = None) ->
 def _figures(kind: str, period: Period, scope_sql: str, base: dict, now) -> dict[int, Figures]:
     out: dict[int, Figures] = {}
     sql, params = _case_sql(kind, scope_sql)
+    grouped: dict[int, list] = {}
     for row in _rows(sql, {**base, **params}):
-        out.setdefault(row["unit_id"], Figures()).cases = row
+        grouped.setdefault(row["unit_id"], []).append(row)
+    for unit_id, rows in grouped.items():
+        out.setdefault(unit_id, Figures()).cases = case_counts(rows)
     sql, params = _category_sql(kind, scope_sql)
     for row in _rows(sql, {**base, **params}):
         out.setdefault(row["unit_id"], Figures()).categories[row["category_id"]] = row["reported"]
-    days = working_days_table(period.start, min(period.end, now))
-    sql, params = _clock_sql(kind, scope_sql, fixed_offset="offset_s" in days)
+    sql, params = _clock_sql(kind, scope_sql)
     histograms: dict[int, list] = {}
-    for row in _rows(sql, {**base, **params, **days}):
+    for row in _rows(sql, {**base, **params}):
         histograms.setdefault(row["unit_id"], []).append(row)
     for unit_id, rows in histograms.items():
         out.setdefault(unit_id, Figures()).clocks = clocks_from_histogram(rows)
