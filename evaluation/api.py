@@ -141,10 +141,12 @@ class MonthlyReportView(APIView):
     def get(self, request):
         kind = _kind(request.query_params)
         text = request.query_params.get("month") or ""
+        if not text:
+            raise ValidationError({"month": _("Give month= as YYYY-MM.")})
         try:
-            month = date.fromisoformat(f"{text}-01")
-        except ValueError:
-            raise ValidationError({"month": _("Give month= as YYYY-MM.")}) from None
+            month = month_parse(text)
+        except TrendInputError as exc:
+            raise ValidationError({"month": str(exc)}) from None
         access = access_for(request.user, kind)
         unit = request.query_params.get("unit") or None
         try:

@@ -247,8 +247,18 @@ def evaluate(
     return Evaluation(kind, period, previous, weights, rows)
 
 
+#: Evaluations reach from the first day of this year to the last of ``LATEST_YEAR``.
+EARLIEST_YEAR, LATEST_YEAR = 1990, 2099
+
+
 def period_check(first, end) -> None:
     """Raises ValueError naming what is wrong with a period of dates ``[first, end)``."""
+    for name, day in (("--from", first), ("--to", end)):
+        if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+            raise ValueError(
+                _("%(option)s %(day)s is out of range: give a date from %(a)s to %(b)s.")
+                % {"option": name, "day": day, "a": EARLIEST_YEAR, "b": LATEST_YEAR}
+            )
     if end < first:
         raise ValueError(
             _("The period ends (%(to)s) before it starts (%(from)s): give --from before --to.")

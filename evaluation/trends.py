@@ -21,12 +21,10 @@ from cases.models import Case
 
 from .report import month_period, months_back
 from .scores import weights_for
-from .selectors import evaluate
+from .selectors import EARLIEST_YEAR, evaluate
 from .units import KINDS, Unit, units_by_id, units_of
 
 TREND_MONTHS = 12
-#: Months before this year are refused (their twelve months back would leave the calendar).
-EARLIEST_YEAR = 1990
 
 
 class TrendInputError(ValueError):

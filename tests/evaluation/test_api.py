@@ -108,3 +108,19 @@ def test_a_department_head_sees_only_their_department(client, history):
     assert response.status_code == 200
     assert [u["unit"]["key"] for u in response.json()["units"]] == [department.code]
     assert get(client, head, **PERIOD, by="team").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "field", "text"),
+    [
+        (URL, {"from": "2026-01-01", "to": "9999-12-31", "by": "team"}, "to", "out of range"),
+        (URL, {"from": "1900-01-01", "to": "1900-02-01", "by": "team"}, "to", "out of range"),
+        (f"{URL}/report.xlsx", {"month": "0001-01", "by": "team"}, "month", "too early"),
+        (f"{URL}/report.xlsx", {"month": "2999-01", "by": "team"}, "month", "in the future"),
+        (f"{URL}/report.xlsx", {"month": "March", "by": "team"}, "month", "YYYY-MM"),
+    ],
+)
+def test_dates_out_of_range_are_a_400_naming_them(client, history, url, params, field, text):
+    response = get(client, history.evaluator, url, **params)
+    assert response.status_code == 400
+    assert text in str(response.json()[field])
