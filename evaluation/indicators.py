@@ -50,6 +50,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from cases.models import Case, Category
+from gridmap.models import ResponsibilityZone
 
 from .units import KINDS, MAPPING_TABLE, is_simple, mapping_create_sql, mapping_sql
 
@@ -127,98 +128,147 @@ class Figures:
     attendance: dict = field(default_factory=dict)
 
 
-def _case_sql(kind: str, scope_sql: str) -> tuple[str, dict]:
-    """Cases of the period grouped by unit, source, stage and their flags (a few hundred rows
-    per unit kind), from which ``case_counts`` adds up every count.
+_REP = "c.reported_at >= %(from)s AND c.reported_at < %(to)s"
+_CLOSED_IN = "c.stage = 'closed' AND c.closed_at >= %(from)s AND c.closed_at < %(to)s"
+_OPEN_AT_END = (
+    "c.reported_at < %(to)s AND (c.stage = ANY(%(open_stages)s) "
+    "OR (c.stage = 'closed' AND c.closed_at >= %(to)s))"
+)
+#: A void or merged case counts as filed (立案) when it was filed before it went that way.
+#: Look-ups in this module are written as scalar subqueries ``(SELECT TRUE … LIMIT 1)``: the
+#: planner keeps them as one index probe per case that gets that far, where EXISTS may be
+#: turned into a join over every row of the other table (a hash anti-join on category alone
+#: compared 700 M pairs for the missed-report rule).
+_FILED = (
+    "c.source <> 'self' AND (c.stage = ANY(%(filed_stages)s) OR (c.stage IN ('void', 'merged') "
+    "AND (SELECT TRUE FROM cases_caseevent fe WHERE fe.case_id = c.id AND fe.kind = 'file' "
+    "LIMIT 1)))"
+)
+_REWORKED = (
+    "SELECT DISTINCT case_id FROM cases_caseevent WHERE kind = 'verify' AND to_stage = 'dispatched'"
+)
 
-    Each flag is computed once per case, and only where it can matter: the look-ups a flag
-    needs (a file event of a voided case, an overdue disposal clock of a case still open at
-    the end, a patrol zone and an inspector's report nearby) are lateral probes behind a
-    condition the planner checks first, so that most cases cost none; the reworked and late
-    sets come whole from their small partial indexes (cases migration 0010). Grouping by the
-    flags replaces forty-odd FILTER aggregates evaluated on every case."""
+
+def _case_sqls(kind: str, scope_sql: str) -> dict[str, tuple[str, dict]]:
+    """The case queries, each grouped into a few rows per unit, from which ``case_counts`` adds
+    up every count:
+
+    - ``base``: cases reported or closed in the period by unit, source, stage and flags — a
+      plain scan with hash joins to the small reworked and late sets (partial indexes, cases
+      migration 0010), which the planner runs in parallel workers;
+    - ``void_filed``: void or merged cases of the period that had been filed (counted filed);
+    - ``due_open``: cases still open at the end whose disposal deadline fell in the period;
+    - ``missed``: filed public or hotline reports in a patrol zone with no inspector's report
+      of the same category nearby shortly before (漏报).
+
+    The last three read only the few cases they concern (by the stage, time and inspector
+    indexes); the look-ups they need would keep the base scan from running in parallel."""
     mapping, params = mapping_sql(kind)
-    sql = f"""
-    SELECT m.unit_id, c.source, c.stage, m.own_filing, m.own_report, x.rep, y.filed,
-      x.closed_in, x.reworked, x.closed_in AND c.id IN (
-        SELECT case_id FROM cases_clock WHERE kind = 'disposal' AND outcome = 'late')
-        AS closed_late,
-      due.x IS NOT NULL AS due_open,
-      pz.x IS NOT NULL AND near.x IS NULL AS missed,
-      count(*) AS n
+    params = {
+        **params,
+        "missed_s": MISSED_WINDOW_H * 3600,
+        "missed_m": MISSED_RADIUS_M,
+        "filed_stages": list(FILED_STAGES),
+        "open_stages": list(OPEN_STAGES),
+        "patrol_zones": list(
+            ResponsibilityZone.objects.filter(kind="patrol").values_list("pk", flat=True)
+        ),
+    }
+    where = f"m.unit_id IS NOT NULL{scope_sql}"
+    base = f"""
+    SELECT m.unit_id, c.source, c.stage, m.own_filing, m.own_report,
+      {_REP} AS rep, {_CLOSED_IN} AS closed_in,
+      rw.case_id IS NOT NULL AS reworked, lt.case_id IS NOT NULL AS closed_late, count(*) AS n
     FROM cases_case c
     {mapping}
-    CROSS JOIN LATERAL (SELECT
-      c.reported_at >= %(from)s AND c.reported_at < %(to)s AS rep,
-      c.stage = 'closed' AND c.closed_at >= %(from)s AND c.closed_at < %(to)s AS closed_in,
-      (c.stage = ANY(%(open_stages)s) OR (c.stage = 'closed' AND c.closed_at >= %(to)s))
-        AS open_at_end,
-      c.id IN (SELECT case_id FROM cases_caseevent
-               WHERE kind = 'verify' AND to_stage = 'dispatched') AS reworked) x
-    LEFT JOIN LATERAL (SELECT 1 AS x FROM cases_caseevent fe
-      WHERE c.stage IN ('void', 'merged') AND fe.case_id = c.id AND fe.kind = 'file'
-      LIMIT 1) fl ON TRUE
-    CROSS JOIN LATERAL (SELECT c.source <> 'self'
-      AND (c.stage = ANY(%(filed_stages)s) OR fl.x IS NOT NULL) AS filed) y
-    LEFT JOIN LATERAL (SELECT 1 AS x FROM cases_clock d
-      WHERE x.open_at_end AND d.case_id = c.id AND d.kind = 'disposal'
-        AND d.outcome <> 'cancelled' AND d.due_at >= %(from)s AND d.due_at < %(to)s
-      LIMIT 1) due ON TRUE
-    LEFT JOIN LATERAL (SELECT 1 AS x FROM cases_case_zones pz
-      JOIN gridmap_responsibilityzone z ON z.id = pz.responsibilityzone_id AND z.kind = 'patrol'
-      WHERE x.rep AND y.filed AND c.source IN ('public', 'hotline') AND pz.case_id = c.id
-      LIMIT 1) pz ON TRUE
-    LEFT JOIN LATERAL (SELECT 1 AS x FROM cases_case r
-      WHERE pz.x IS NOT NULL AND r.category_id = c.category_id AND r.source = 'inspector'
-        AND r.reported_at <= c.reported_at
-        AND r.reported_at >= c.reported_at - %(missed_s)s * interval '1 second'
-        AND ST_Distance(r.geom, c.geom) <= %(missed_m)s
-      LIMIT 1) near ON TRUE
-    WHERE ((c.reported_at >= %(from)s AND c.reported_at < %(to)s)
-       OR (c.closed_at >= %(from)s AND c.closed_at < %(to)s)
-       OR (c.reported_at < %(to)s AND (c.stage = ANY(%(open_stages)s)
-           OR (c.stage = 'closed' AND c.closed_at >= %(to)s))))
-      AND m.unit_id IS NOT NULL{scope_sql}
-    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
+    LEFT JOIN ({_REWORKED}) rw ON rw.case_id = c.id
+    LEFT JOIN (SELECT DISTINCT case_id FROM cases_clock
+               WHERE kind = 'disposal' AND outcome = 'late') lt ON lt.case_id = c.id
+    WHERE (({_REP}) OR (c.closed_at >= %(from)s AND c.closed_at < %(to)s)) AND {where}
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
     """
-    params.update(
-        missed_s=MISSED_WINDOW_H * 3600,
-        missed_m=MISSED_RADIUS_M,
-        filed_stages=list(FILED_STAGES),
-        open_stages=list(OPEN_STAGES),
-    )
-    return sql, params
+    void_filed = f"""
+    SELECT m.unit_id, c.stage, m.own_filing, m.own_report, count(*) AS n
+    FROM cases_case c
+    {mapping}
+    WHERE c.stage IN ('void', 'merged') AND {_REP} AND {_FILED} AND {where}
+    GROUP BY 1, 2, 3, 4
+    """
+    due_open = f"""
+    SELECT m.unit_id, c.id IN ({_REWORKED}) AS reworked, count(*) AS n
+    FROM cases_case c
+    {mapping}
+    WHERE {_OPEN_AT_END} AND (
+        SELECT TRUE FROM cases_clock d
+        WHERE d.case_id = c.id AND d.kind = 'disposal' AND d.outcome <> 'cancelled'
+          AND d.due_at >= %(from)s AND d.due_at < %(to)s LIMIT 1)
+      AND {where}
+    GROUP BY 1, 2
+    """
+    missed = f"""
+    SELECT m.unit_id, count(*) AS n
+    FROM cases_case c
+    {mapping}
+    WHERE {_REP} AND c.source IN ('public', 'hotline') AND {_FILED}
+      AND (
+        SELECT TRUE FROM cases_case_zones pz
+        WHERE pz.case_id = c.id AND pz.responsibilityzone_id = ANY(%(patrol_zones)s) LIMIT 1)
+      AND (
+        SELECT TRUE FROM cases_case r
+        WHERE r.category_id = c.category_id AND r.source = 'inspector'
+          AND r.reported_at <= c.reported_at
+          AND r.reported_at >= c.reported_at - %(missed_s)s * interval '1 second'
+          AND ST_Distance(r.geom, c.geom) <= %(missed_m)s LIMIT 1) IS NULL
+      AND {where}
+    GROUP BY 1
+    """
+    return {
+        name: (sql, params)
+        for name, sql in (
+            ("base", base),
+            ("void_filed", void_filed),
+            ("due_open", due_open),
+            ("missed", missed),
+        )
+    }
 
 
-def case_counts(rows: list[dict]) -> dict:
-    """One unit's case counts from its grouped rows (``_case_sql``)."""
+def case_counts(rows: dict[str, list[dict]]) -> dict:
+    """One unit's case counts from its rows of each case query (``_case_sqls``)."""
     out: dict = {}
 
     def add(name: str, n: int) -> None:
         out[name] = out.get(name, 0) + n
 
-    for row in rows:
-        n, own_filed = row["n"], row["filed"] and row["own_filing"]
+    def filed(row, n) -> None:
+        add("filed", n)
+        if row["own_filing"]:
+            add("own_filed", n)
+            add("own_filed_void", n if row["stage"] == "void" else 0)
+        if row["own_report"]:
+            add("reports_filed", n)
+
+    for row in rows.get("base", ()):
+        n = row["n"]
         if row["rep"]:
             add("reported", n)
             add(f"source_{row['source']}", n)
             add(f"stage_{row['stage']}", n)
-            if row["filed"]:
-                add("filed", n)
-                add("missed", n if row["missed"] else 0)
-            if own_filed:
-                add("own_filed", n)
-                add("own_filed_void", n if row["stage"] == "void" else 0)
             if row["own_report"]:
                 add("reports", n)
-                add("reports_filed", n if row["filed"] else 0)
+            if row["source"] != "self" and row["stage"] in FILED_STAGES:
+                filed(row, n)
         if row["closed_in"]:
             add("closed", n)
             add("closed_reworked", n if row["reworked"] else 0)
             add("closed_late", n if row["closed_late"] else 0)
-        if row["due_open"]:
-            add("due_not_closed", n)
-            add("due_not_closed_reworked", n if row["reworked"] else 0)
+    for row in rows.get("void_filed", ()):
+        filed(row, row["n"])
+    for row in rows.get("due_open", ()):
+        add("due_not_closed", row["n"])
+        add("due_not_closed_reworked", row["n"] if row["reworked"] else 0)
+    for row in rows.get("missed", ()):
+        add("missed", row["n"])
     return out
 
 
@@ -342,7 +392,12 @@ def _attendance_sql(kind: str) -> str | None:
 #: estimate how many distinct durations the clock histogram has (it guesses millions; a year
 #: of 1 M cases has ~200 k) and would sort 5 M rows to group them; hashing them halves the
 #: query, so sorting is discouraged (every query here is a grouping into few rows).
-SESSION = {"jit": "off", "work_mem": "128MB", "enable_sort": "off"}
+SESSION = {
+    "jit": "off",
+    "work_mem": "128MB",
+    "enable_sort": "off",
+    "enable_incremental_sort": "off",
+}
 
 
 def _rows(sql: str, params: dict) -> list[dict]:
@@ -381,10 +436,10 @@ def figures_compute(kind: str, period: Period, *, scope: Scope | None = None) ->
 
 def _figures(kind: str, period: Period, scope_sql: str, base: dict, now) -> dict[int, Figures]:
     out: dict[int, Figures] = {}
-    sql, params = _case_sql(kind, scope_sql)
-    grouped: dict[int, list] = {}
-    for row in _rows(sql, {**base, **params}):
-        grouped.setdefault(row["unit_id"], []).append(row)
+    grouped: dict[int, dict[str, list]] = {}
+    for name, (sql, params) in _case_sqls(kind, scope_sql).items():
+        for row in _rows(sql, {**base, **params}):
+            grouped.setdefault(row["unit_id"], {}).setdefault(name, []).append(row)
     for unit_id, rows in grouped.items():
         out.setdefault(unit_id, Figures()).cases = case_counts(rows)
     sql, params = _category_sql(kind, scope_sql)
