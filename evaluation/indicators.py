@@ -1,10 +1,13 @@
 """The standard indicators (考核指标) of every unit of a kind over a period, computed in SQL.
 
 Read from the cases, their clock rows and their event log (imported archives have all three,
-so history is evaluated like live cases). Three grouped queries per evaluation, whatever the
-number of cases: one over the cases (counts, closure, filing, missed reports), one over the
-clock rows and a few kinds of events (on-time rates, stage durations, due-to-close, dispatch
-accuracy, satisfaction), one over attendance. No loop over cases in Python.
+so history is evaluated like live cases). A fixed number of grouped queries per evaluation,
+whatever the number of cases, each returning a few rows per unit: four over the cases (counts,
+closure, filing; void-but-filed; due and still open; missed reports), one by category, one
+over the clock rows (on-time rates and a histogram of durations), one over a few kinds of
+events (dispatch accuracy, satisfaction), one over attendance. No loop over cases in Python.
+Every query is bounded by the period through indexes (cases migration 0010), so a month of a
+large history reads about that month only.
 
 Definitions (CJ/T 292 as cities publish it; ../shared/reference/standards.md). The period is
 ``[from, to)``.
@@ -37,7 +40,7 @@ Definitions (CJ/T 292 as cities publish it; ../shared/reference/standards.md). T
 - stage durations: mean, median and 90th percentile of the clocks stopped in the period, in
   the clock's own measure — wall-clock seconds for the minute clocks, *working* seconds for
   disposal and verification (a deadline over a public holiday does not look long) — less the
-  suspended time.
+  suspended time; each clock's duration is stored when it stops (``Clock.duration_s``).
 
 A rate with nothing to divide by is ``None`` ("no data"), never 0 % or 100 %.
 """
