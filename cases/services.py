@@ -324,7 +324,7 @@ EVENT_COLUMNS = (
 )  # fmt: skip
 CLOCK_COLUMNS = (
     "case_id", "kind", "started_at", "due_at", "limit_value", "limit_unit", "paused_at",
-    "paused_s", "extended_s", "met_at", "outcome", "escalated_at",
+    "paused_s", "extended_s", "met_at", "outcome", "escalated_at", "duration_s",
 )  # fmt: skip
 
 _POINT = f"ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), {WGS84}), {STORAGE_SRID})"
@@ -344,7 +344,8 @@ c AS (
   SELECT (SELECT id FROM c), unnest(%(zone_ids)s::bigint[])
 ), k AS (
   INSERT INTO cases_clock ({", ".join(CLOCK_COLUMNS)})
-  SELECT (SELECT id FROM c), kind, %(reported_at)s, due, lim, unit, NULL, 0, 0, NULL, 'open', NULL
+  SELECT (SELECT id FROM c), kind, %(reported_at)s, due, lim, unit, NULL, 0, 0, NULL, 'open', NULL,
+         NULL
     FROM unnest(%(clock_kinds)s::text[], %(clock_dues)s::timestamptz[],
                 %(clock_limits)s::float8[], %(clock_units)s::text[]) AS t(kind, due, lim, unit)
 )

@@ -208,21 +208,31 @@ def _case_sqls(kind: str, scope_sql: str) -> dict[str, tuple[str, dict]]:
       AND {where}
     GROUP BY 1, 2
     """
+    # Missed reports of cases in a filed stage: semi- and anti-joins probing the patrol links
+    # and the inspector reports by index (nested loops only: see QUERY_SETTINGS), which the
+    # planner runs in parallel workers; those of void or merged cases filed before, apart.
+    missed_rule = f"""c.source IN ('public', 'hotline') AND {_REP}
+      AND EXISTS (
+        SELECT 1 FROM cases_case_zones pz
+        WHERE pz.case_id = c.id AND pz.responsibilityzone_id = ANY(%(patrol_zones)s))
+      AND NOT EXISTS (
+        SELECT 1 FROM cases_case r
+        WHERE r.category_id = c.category_id AND r.source = 'inspector'
+          AND r.reported_at <= c.reported_at
+          AND r.reported_at >= c.reported_at - %(missed_s)s * interval '1 second'
+          AND ST_Distance(r.geom, c.geom) <= %(missed_m)s)"""
     missed = f"""
     SELECT m.unit_id, count(*) AS n
     FROM cases_case c
     {mapping}
-    WHERE {_REP} AND c.source IN ('public', 'hotline') AND {_FILED}
-      AND (
-        SELECT TRUE FROM cases_case_zones pz
-        WHERE pz.case_id = c.id AND pz.responsibilityzone_id = ANY(%(patrol_zones)s) LIMIT 1)
-      AND (
-        SELECT TRUE FROM cases_case r
-        WHERE r.category_id = c.category_id AND r.source = 'inspector'
-          AND r.reported_at <= c.reported_at
-          AND r.reported_at >= c.reported_at - %(missed_s)s * interval '1 second'
-          AND ST_Distance(r.geom, c.geom) <= %(missed_m)s LIMIT 1) IS NULL
-      AND {where}
+    WHERE c.stage = ANY(%(filed_stages)s) AND {missed_rule} AND {where}
+    GROUP BY 1
+    """
+    missed_void = f"""
+    SELECT m.unit_id, count(*) AS n
+    FROM cases_case c
+    {mapping}
+    WHERE c.stage IN ('void', 'merged') AND {_FILED} AND {missed_rule} AND {where}
     GROUP BY 1
     """
     return {
@@ -232,8 +242,18 @@ def _case_sqls(kind: str, scope_sql: str) -> dict[str, tuple[str, dict]]:
             ("void_filed", void_filed),
             ("due_open", due_open),
             ("missed", missed),
+            ("missed_void", missed_void),
         )
     }
+
+
+#: Planner settings of single queries. The missed-report look-ups must stay index probes: as
+#: hash joins, the planner (which cannot estimate how few reports lie near each other) pairs
+#: every public report with every inspector report of its category.
+QUERY_SETTINGS = {
+    name: {"enable_hashjoin": "off", "enable_mergejoin": "off"}
+    for name in ("missed", "missed_void")
+}
 
 
 def case_counts(rows: dict[str, list[dict]]) -> dict:
@@ -270,7 +290,7 @@ def case_counts(rows: dict[str, list[dict]]) -> dict:
     for row in rows.get("due_open", ()):
         add("due_not_closed", row["n"])
         add("due_not_closed_reworked", row["n"] if row["reworked"] else 0)
-    for row in rows.get("missed", ()):
+    for row in (*rows.get("missed", ()), *rows.get("missed_void", ())):
         add("missed", row["n"])
     return out
 
@@ -403,11 +423,20 @@ SESSION = {
 }
 
 
-def _rows(sql: str, params: dict) -> list[dict]:
+def _rows(sql: str, params: dict, settings: dict | None = None) -> list[dict]:
+    """The rows of one query, as dicts; ``settings`` hold for this query only."""
     with connection.cursor() as cursor:
+        before = {}
+        for name, value in (settings or {}).items():
+            cursor.execute("SELECT current_setting(%s)", [name])
+            before[name] = cursor.fetchone()[0]
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
         cursor.execute(sql, params)
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        for name, value in before.items():
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+        return rows
 
 
 def figures_compute(kind: str, period: Period, *, scope: Scope | None = None) -> dict[int, Figures]:
@@ -441,7 +470,7 @@ def _figures(kind: str, period: Period, scope_sql: str, base: dict, now) -> dict
     out: dict[int, Figures] = {}
     grouped: dict[int, dict[str, list]] = {}
     for name, (sql, params) in _case_sqls(kind, scope_sql).items():
-        for row in _rows(sql, {**base, **params}):
+        for row in _rows(sql, {**base, **params}, QUERY_SETTINGS.get(name)):
             grouped.setdefault(row["unit_id"], {}).setdefault(name, []).append(row)
     for unit_id, rows in grouped.items():
         out.setdefault(unit_id, Figures()).cases = case_counts(rows)
