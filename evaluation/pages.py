@@ -46,7 +46,10 @@ def _last_month() -> tuple[date, date]:
 def evaluation_page(request: HttpRequest) -> HttpResponse:
     start, end = _last_month()
     params = request.GET
-    kind = params.get("by") or ("community" if request.user.role == "community_lead" else "team")
+    # Departments by default: every case has one (imported history too, which names no team);
+    # a community lead sees their community.
+    default = {"community_lead": "community"}.get(request.user.role, "department")
+    kind = params.get("by") or default
     errors = []
     try:
         start = date.fromisoformat(params["from"]) if params.get("from") else start

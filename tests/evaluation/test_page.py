@@ -19,6 +19,14 @@ def test_an_evaluator_sees_every_team_and_a_unit_without_cases_says_so(client):
     assert "month=2026-10&amp;by=team" in html  # the monthly report of that month
 
 
+def test_an_evaluator_lands_on_the_departments_ranking(client):
+    small_district()
+    client.force_login(UserFactory(role=User.Role.EVALUATOR))
+    html = client.get("/evaluation/").content.decode()
+    assert '<option value="department" selected>' in html
+    assert "&amp;by=department" in html  # the monthly report link follows
+
+
 def test_bad_dates_are_explained(client):
     small_district()
     client.force_login(UserFactory(role=User.Role.EVALUATOR))
