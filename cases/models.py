@@ -510,6 +510,14 @@ class Clock(models.Model):
     #: clock for minute limits, working time otherwise) less its pauses. Written once, as the
     #: outcome is, so that evaluation reads durations instead of recomputing working time.
     duration_s = models.IntegerField(null=True, blank=True)
+    #: The case's own units, copied by database triggers (cases migration 0011) when the clock
+    #: is written and whenever the case's department, team, community, subdistrict or campaign
+    #: changes: the evaluation groups clocks by unit without joining a million cases.
+    unit_department_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    unit_team_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    unit_community_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    unit_subdistrict_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    unit_campaign_id = models.BigIntegerField(null=True, blank=True, editable=False)
     escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

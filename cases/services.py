@@ -325,6 +325,8 @@ EVENT_COLUMNS = (
 CLOCK_COLUMNS = (
     "case_id", "kind", "started_at", "due_at", "limit_value", "limit_unit", "paused_at",
     "paused_s", "extended_s", "met_at", "outcome", "escalated_at", "duration_s",
+    "unit_department_id", "unit_team_id", "unit_community_id", "unit_subdistrict_id",
+    "unit_campaign_id",
 )  # fmt: skip
 
 _POINT = f"ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), {WGS84}), {STORAGE_SRID})"
@@ -343,9 +345,12 @@ c AS (
   INSERT INTO cases_case_zones (case_id, responsibilityzone_id)
   SELECT (SELECT id FROM c), unnest(%(zone_ids)s::bigint[])
 ), k AS (
+  -- The case's units are given here: the clock trigger cannot see the case row this
+  -- statement is inserting.
   INSERT INTO cases_clock ({", ".join(CLOCK_COLUMNS)})
   SELECT (SELECT id FROM c), kind, %(reported_at)s, due, lim, unit, NULL, 0, 0, NULL, 'open', NULL,
-         NULL
+         NULL, %(department_id)s, %(team_id)s, %(community_id)s, %(subdistrict_id)s,
+         %(campaign_id)s
     FROM unnest(%(clock_kinds)s::text[], %(clock_dues)s::timestamptz[],
                 %(clock_limits)s::float8[], %(clock_units)s::text[]) AS t(kind, due, lim, unit)
 )

@@ -45,7 +45,7 @@ LABELS = {
 }
 
 _FLAGS_ALL = "TRUE AS own_filing, TRUE AS own_dispatch, TRUE AS own_verification, TRUE AS own_other"
-_SIMPLE_COLUMNS = {
+SIMPLE_COLUMNS = {
     "department": "department_id",
     "team": "team_id",
     "community": "community_id",
@@ -80,7 +80,7 @@ MAPPING_TABLE = "evaluation_units"
 
 def is_simple(kind: str) -> bool:
     """Whether the case's own column names its unit (no mapping table needed)."""
-    return kind in _SIMPLE_COLUMNS
+    return kind in SIMPLE_COLUMNS
 
 
 def mapping_sql(kind: str) -> tuple[str, dict]:
@@ -91,8 +91,8 @@ def mapping_sql(kind: str) -> tuple[str, dict]:
     unit's own inspector report; for area kinds: any inspector report). For the kinds that
     need a join, ``m`` is the table ``mapping_create_sql`` filled.
     """
-    if kind in _SIMPLE_COLUMNS:
-        column = _SIMPLE_COLUMNS[kind]
+    if kind in SIMPLE_COLUMNS:
+        column = SIMPLE_COLUMNS[kind]
         # A LATERAL of plain expressions is flattened by the planner: no join at all.
         return (
             f"CROSS JOIN LATERAL (SELECT c.{column} AS unit_id, {_FLAGS_ALL}, "
