@@ -35,21 +35,3 @@ def client_for(lattice):
         return client
 
     return make
-
-
-@pytest.fixture
-def chromium(browser):
-    """The test run's one chromium (tests/conftest.py): a second Playwright session in the same
-    process fails."""
-    return browser
-
-
-@pytest.fixture
-def browser_page(chromium):
-    context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors
-    yield page
-    context.close()

@@ -13,14 +13,14 @@ RNG = np.random.default_rng(13)
 
 
 @pytest.mark.django_db
-def test_heatmap_html_works_offline(lattice, client_for, chromium, tmp_path):
+def test_heatmap_html_works_offline(lattice, client_for, browser, tmp_path):
     cases_add(lattice, RNG.normal((300, 600), 40, size=(300, 2)).clip(1, SIDE * CELL - 1))
     response = client_for("planner").get("/api/v1/analysis/heatmap", {"format": "html"})
     assert response.status_code == 200
     path = tmp_path / "heatmap.html"
     path.write_bytes(response.content)
 
-    context = chromium.new_context(viewport={"width": 1000, "height": 700})
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
     page = context.new_page()
     requests, errors = [], []
     page.on("request", lambda request: requests.append(request.url))

@@ -29,8 +29,7 @@ def data():
     return lattice
 
 
-def test_planner_previews_downloads_and_reads_refusals(browser_page, live_server, data):
-    page = browser_page
+def test_planner_previews_downloads_and_reads_refusals(page, live_server, data):
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     login(page, live_server, "planner_li")
@@ -69,8 +68,7 @@ def test_planner_previews_downloads_and_reads_refusals(browser_page, live_server
     page.wait_for_load_state("networkidle")
 
 
-def test_other_roles_may_not_open_it(browser_page, live_server, data):
-    page = browser_page
+def test_other_roles_may_not_open_it(page, live_server, data):
     login(page, live_server, "head_wang")
     response = page.goto(f"{live_server.url}/planner/")
     assert response.status == 403
