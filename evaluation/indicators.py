@@ -146,10 +146,9 @@ _OPEN_AT_END = (
     "OR (c.stage = 'closed' AND c.closed_at >= %(to)s))"
 )
 #: A void or merged case counts as filed (立案) when it was filed before it went that way.
-#: Look-ups in this module are written as scalar subqueries ``(SELECT TRUE … LIMIT 1)``: the
-#: planner keeps them as one index probe per case that gets that far, where EXISTS may be
-#: turned into a join over every row of the other table (a hash anti-join on category alone
-#: compared 700 M pairs for the missed-report rule).
+#: The look-up is a scalar subquery ``(SELECT TRUE … LIMIT 1)``: the planner keeps it as one
+#: index probe per case that gets that far, where EXISTS may be turned into a join over every
+#: row of the other table (see QUERY_SETTINGS for the missed-report rule's joins).
 _FILED = (
     "c.source <> 'self' AND (c.stage = ANY(%(filed_stages)s) OR (c.stage IN ('void', 'merged') "
     "AND (SELECT TRUE FROM cases_caseevent fe WHERE fe.case_id = c.id AND fe.kind = 'file' "
@@ -169,10 +168,11 @@ def _case_sqls(kind: str, scope_sql: str) -> dict[str, tuple[str, dict]]:
       migration 0010), which the planner runs in parallel workers;
     - ``void_filed``: void or merged cases of the period that had been filed (counted filed);
     - ``due_open``: cases still open at the end whose disposal deadline fell in the period;
-    - ``missed``: filed public or hotline reports in a patrol zone with no inspector's report
-      of the same category nearby shortly before (漏报).
+    - ``missed`` and ``missed_void``: filed public or hotline reports in a patrol zone with no
+      inspector's report of the same category nearby shortly before (漏报), of cases in a filed
+      stage and of void or merged ones filed before.
 
-    The last three read only the few cases they concern (by the stage, time and inspector
+    The others read only the few cases they concern (by the stage, time and inspector
     indexes); the look-ups they need would keep the base scan from running in parallel."""
     mapping, params = mapping_sql(kind)
     params = {
